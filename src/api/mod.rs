@@ -1,0 +1,6 @@
+//! The API layer: URLs relative to a server, and Kubernetes `Status` errors.
+
+pub mod status;
+pub mod url;
+
+pub use status::{ApiErrorKind, Status};

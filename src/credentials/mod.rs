@@ -1,0 +1,88 @@
+//! Live credentials: what goes into each request's `Authorization` header, and how it is
+//! refreshed after a 401.
+
+mod token_file;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use reqwest::header::HeaderValue;
+
+use crate::config::AuthConfig;
+use crate::error::Error;
+use crate::secret::SecretString;
+pub use token_file::TokenFile;
+
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    None,
+    Bearer(TokenSource),
+    Basic(SecretString),
+}
+
+#[derive(Clone, Debug)]
+pub enum TokenSource {
+    Static(SecretString),
+    File(Arc<TokenFile>),
+}
+
+impl Credentials {
+    pub fn from_config(auth: &AuthConfig) -> Result<Credentials, Error> {
+        Ok(match auth {
+            AuthConfig::None => Credentials::None,
+            AuthConfig::Token(t) => Credentials::Bearer(TokenSource::Static(t.clone())),
+            AuthConfig::TokenFile(path) => Credentials::Bearer(TokenSource::File(Arc::new(TokenFile::open(path)?))),
+            AuthConfig::Basic { username, password } => {
+                let raw = format!("{username}:{}", password.expose());
+                Credentials::Basic(SecretString::new(base64::engine::general_purpose::STANDARD.encode(raw)))
+            }
+            AuthConfig::Exec { command, context } => {
+                return Err(Error::Auth(format!(
+                    "context '{context}' authenticates with the exec credential plugin '{command}', \
+                     which this version of kubesession does not run yet; pass token= or use a context with a token or client certificate"
+                )))
+            }
+            AuthConfig::AuthProvider { name, context } => {
+                return Err(Error::Auth(format!(
+                    "context '{context}' uses the legacy auth-provider '{name}', which kubectl also removed; \
+                     use an exec plugin or a token"
+                )))
+            }
+        })
+    }
+
+    pub fn is_some(&self) -> bool {
+        !matches!(self, Credentials::None)
+    }
+
+    /// The current bearer token, if bearer auth is configured.
+    pub fn token(&self) -> Result<Option<SecretString>, Error> {
+        match self {
+            Credentials::Bearer(TokenSource::Static(t)) => Ok(Some(t.clone())),
+            Credentials::Bearer(TokenSource::File(f)) => f.current().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The `Authorization` header value, marked sensitive so it never shows in debug output.
+    pub fn authorization(&self) -> Result<Option<HeaderValue>, Error> {
+        let text = match self {
+            Credentials::None => return Ok(None),
+            Credentials::Basic(b) => format!("Basic {}", b.expose()),
+            Credentials::Bearer(_) => format!("Bearer {}", self.token()?.map(|t| t.expose().to_string()).unwrap_or_default()),
+        };
+        let mut value = HeaderValue::from_str(&text)
+            .map_err(|_| Error::Auth("the credential contains characters that cannot go in an HTTP header".into()))?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+
+    /// Called after a 401. Returns true when a different credential is now available, so
+    /// that the request is worth retrying once.
+    pub fn refresh_after_unauthorized(&self) -> bool {
+        match self {
+            Credentials::Bearer(TokenSource::File(f)) => f.reload_if_changed(),
+            _ => false,
+        }
+    }
+}
