@@ -1,5 +1,6 @@
 //! The API layer: URLs relative to a server, and Kubernetes `Status` errors.
 
+pub mod lines;
 pub mod status;
 pub mod url;
 

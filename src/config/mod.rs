@@ -177,3 +177,58 @@ impl ClusterConfig {
         Ok(self)
     }
 }
+
+/// Where a Session's configuration comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Like kubectl: explicit server, else $KUBECONFIG or ~/.kube/config, else in-cluster.
+    Auto { context: Option<String> },
+    /// These kubeconfig files (or the default ones when `paths` is None).
+    Kubeconfig { paths: Option<Vec<PathBuf>>, context: Option<String> },
+    /// The pod's service-account folder (default [`incluster::DEFAULT_SA_DIR`]).
+    InCluster { dir: Option<PathBuf> },
+}
+
+/// Builds the configuration from `source`, with `overrides` laid over it. `env` is the
+/// process environment, read here (at Session creation) and nowhere else.
+pub fn load(source: &Source, overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<ClusterConfig, ConfigError> {
+    match source {
+        Source::Auto { context } => {
+            if overrides.server.is_some() && context.is_none() {
+                return ClusterConfig::explicit(overrides);
+            }
+            let paths = kubeconfig::default_paths(env);
+            if !paths.is_empty() {
+                return kubeconfig::Kubeconfig::load(&paths)?.resolve(context.as_deref())?.with_overrides(overrides);
+            }
+            if context.is_none() && env("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty()) {
+                return incluster::load(std::path::Path::new(incluster::DEFAULT_SA_DIR), env)?.with_overrides(overrides);
+            }
+            Err(ConfigError::new(
+                "no cluster configured: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod; \
+                 pass a server URL, or create a kubeconfig",
+            ))
+        }
+        Source::Kubeconfig { paths, context } => {
+            let paths = match paths {
+                Some(p) => {
+                    for path in p {
+                        if !path.is_file() {
+                            return Err(ConfigError::new("the file does not exist").file(path));
+                        }
+                    }
+                    p.clone()
+                }
+                None => kubeconfig::default_paths(env),
+            };
+            if paths.is_empty() {
+                return Err(ConfigError::new("no kubeconfig found: KUBECONFIG is not set and ~/.kube/config does not exist"));
+            }
+            kubeconfig::Kubeconfig::load(&paths)?.resolve(context.as_deref())?.with_overrides(overrides)
+        }
+        Source::InCluster { dir } => {
+            let dir = dir.clone().unwrap_or_else(|| PathBuf::from(incluster::DEFAULT_SA_DIR));
+            incluster::load(&dir, env)?.with_overrides(overrides)
+        }
+    }
+}

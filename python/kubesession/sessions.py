@@ -1,0 +1,314 @@
+"""The Session: a configured, authenticated connection to one Kubernetes API server."""
+
+from __future__ import annotations
+
+import json as _json
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+from . import _core
+from .exceptions import InsecureRequestWarning
+from .structures import Headers
+
+__all__ = ["Session", "PATCH_TYPES"]
+
+# Short names for the patch content types (`s.patch(path, json=..., content_type="json")`).
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "json-patch": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "strategic-merge": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+_APPLY = "application/apply-patch+yaml"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+_UNSET: Any = _Unset()
+
+Params = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]
+TimeoutArg = Union[float, tuple[Union[float, None], Union[float, None]], None]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _timeout(value: TimeoutArg) -> tuple[float | None, float | None]:
+    if value is None:
+        return (None, None)
+    if isinstance(value, tuple):
+        connect, read = value
+        return (None if connect is None else float(connect), None if read is None else float(read))
+    return (float(value), float(value))
+
+
+def _param_value(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _params(params: Params) -> list[tuple[str, str]] | None:
+    if not params:
+        return None
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            out.extend((key, _param_value(v)) for v in value)
+        else:
+            out.append((key, _param_value(value)))
+    return out
+
+
+def _pem(value: str | bytes | None) -> bytes | None:
+    if value is None:
+        return None
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _path(value: PathLike | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+class Session:
+    """An authenticated session with a Kubernetes or OpenShift API server.
+
+    With no arguments it is configured like kubectl: ``$KUBECONFIG`` (several files merge,
+    the first to set a value wins) or ``~/.kube/config``, else the in-cluster service
+    account. TLS is always verified unless you pass ``verify=False``::
+
+        import kubesession as ks
+        s = ks.Session()
+        pods = s.get(f"/api/v1/namespaces/{s.namespace}/pods").json()
+
+        s = ks.Session("https://api.example:6443", token=token, ca_file="ca.crt")
+
+    Keywords laid over the inferred configuration: ``token``, ``token_file``, ``ca_file``,
+    ``ca_data`` (PEM), ``client_cert``/``client_key`` (paths),
+    ``client_cert_data``/``client_key_data`` (PEM), ``verify`` (True, False, or a CA path),
+    ``tls_server_name``, ``proxy``, ``timeout`` (seconds or ``(connect, read)``; default
+    ``(10, 70)``; None waits forever), ``namespace``, ``headers``, ``retries`` (429/503 retries of
+    idempotent requests, default 3), ``allow_insecure_http`` (let credentials travel over plain http).
+    """
+
+    def __init__(
+        self,
+        server: str | None = None,
+        *,
+        token: str | None = None,
+        token_file: PathLike | None = None,
+        ca_file: PathLike | None = None,
+        ca_data: str | bytes | None = None,
+        client_cert: PathLike | None = None,
+        client_key: PathLike | None = None,
+        client_cert_data: str | bytes | None = None,
+        client_key_data: str | bytes | None = None,
+        verify: bool | PathLike = _UNSET,
+        tls_server_name: str | None = None,
+        proxy: str | None = None,
+        timeout: TimeoutArg = _UNSET,
+        namespace: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retries: int = 3,
+        allow_insecure_http: bool = False,
+        context: str | None = None,
+        _source: str = "auto",
+        _kubeconfig: list[str] | None = None,
+        _service_account_dir: str | None = None,
+    ) -> None:
+        insecure: bool | None = None
+        if verify is False:
+            insecure = True
+        elif verify is True:
+            insecure = False
+        elif verify is not _UNSET:
+            if ca_file is not None or ca_data is not None:
+                raise TypeError("pass the CA either as verify=<path> or as ca_file=/ca_data=, not both")
+            ca_file = verify  # requests' spelling: verify="/path/to/ca.pem"
+            insecure = False
+        self._client = _core.Client(
+            source=_source,
+            kubeconfig=_kubeconfig,
+            context=context,
+            service_account_dir=_service_account_dir,
+            server=server,
+            token=token,
+            token_file=_path(token_file),
+            ca_file=_path(ca_file),
+            ca_data=_pem(ca_data),
+            client_cert=_path(client_cert),
+            client_key=_path(client_key),
+            client_cert_data=_pem(client_cert_data),
+            client_key_data=_pem(client_key_data),
+            insecure=insecure,
+            tls_server_name=tls_server_name,
+            proxy=proxy,
+            timeout=None if timeout is _UNSET else _timeout(timeout),
+            namespace=namespace,
+            allow_insecure_http=allow_insecure_http,
+            retries=retries,
+        )
+        #: Headers sent with every request (a case-insensitive dict you may change).
+        self.headers = Headers(headers)
+        #: The namespace of the kubeconfig context (or in-cluster pod), else "default".
+        self.namespace: str = self._client.namespace
+        if self._client.insecure:
+            warnings.warn(
+                f"TLS verification is disabled for {self._client.server} ({self._client.origin}); "
+                "anyone on the network path can read and change this traffic",
+                InsecureRequestWarning,
+                stacklevel=2,
+            )
+
+    @classmethod
+    def from_kubeconfig(
+        cls, path: PathLike | list[PathLike] | None = None, context: str | None = None, **kwargs: Any
+    ) -> "Session":
+        """A Session from kubeconfig file(s): ``path`` (a path or a list merged like
+        KUBECONFIG), else ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` defaults to
+        current-context::
+
+            s = ks.Session.from_kubeconfig("~/.kube/config", context="prod")
+        """
+        paths: list[str] | None
+        if path is None:
+            paths = None
+        elif isinstance(path, (list, tuple)):
+            paths = [os.path.expanduser(os.fspath(p)) for p in path]
+        else:
+            paths = [os.path.expanduser(os.fspath(path))]
+        return cls(context=context, _source="kubeconfig", _kubeconfig=paths, **kwargs)
+
+    @classmethod
+    def in_cluster(cls, service_account_dir: PathLike | None = None, **kwargs: Any) -> "Session":
+        """A Session from inside a pod: the service-account token (re-read as it rotates),
+        its CA and namespace, and ``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT``::
+
+            s = ks.Session.in_cluster()
+        """
+        return cls(_source="in_cluster", _service_account_dir=_path(service_account_dir), **kwargs)
+
+    @property
+    def server(self) -> str:
+        """The API server URL."""
+        return self._client.server
+
+    @property
+    def verify(self) -> bool:
+        """False when TLS verification is disabled."""
+        return not self._client.insecure
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: str | bytes | Mapping[str, Any] | None = None,
+        timeout: TimeoutArg = _UNSET,
+        stream: bool = False,
+        content_type: str | None = None,
+    ) -> _core.Response:
+        """Sends a request. ``url`` is a path joined to the server URL (keeping any path
+        prefix of the server) or an absolute URL; credentials are only ever sent to the
+        Session's own server::
+
+            r = s.request("GET", "/api/v1/namespaces", params={"limit": 10})
+        """
+        merged = self.headers.copy() if self.headers else Headers()
+        if headers:
+            for key, value in headers.items():
+                merged[key] = value
+        body: bytes | None = None
+        if json is not None:
+            body = _json.dumps(json, separators=(",", ":")).encode()
+            if "content-type" not in merged:
+                merged["Content-Type"] = "application/json"
+        elif data is not None:
+            if isinstance(data, Mapping):
+                from urllib.parse import urlencode
+
+                body = urlencode(data).encode()
+                if "content-type" not in merged:
+                    merged["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                body = data.encode() if isinstance(data, str) else bytes(data)
+        if content_type is not None:
+            merged["Content-Type"] = PATCH_TYPES.get(content_type, content_type)
+        query = _params(params)
+        if merged.get("content-type") == _APPLY and not any(k == "fieldManager" for k, _ in query or ()):
+            query = (query or []) + [("fieldManager", "kubesession")]
+        if self._client.insecure:
+            warnings.warn(
+                f"unverified TLS request to {self._client.server}", InsecureRequestWarning, stacklevel=3
+            )
+        return self._client.request(
+            method,
+            url,
+            query,
+            list(merged.items()) or None,
+            body,
+            None if timeout is _UNSET else _timeout(timeout),
+            stream,
+        )
+
+    def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
+        """``GET url``. ``r = s.get("/api/v1/namespaces/default/pods")``"""
+        return self.request("GET", url, params=params, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> _core.Response:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> _core.Response:
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+        """``POST url`` (create). ``s.post("/api/v1/namespaces/default/configmaps", json=cm)``"""
+        return self.request("POST", url, json=json, data=data, **kwargs)
+
+    def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+        """``PUT url`` (replace; send the object's resourceVersion to get optimistic locking)."""
+        return self.request("PUT", url, json=json, data=data, **kwargs)
+
+    def patch(
+        self, url: str, json: Any = None, data: Any = None, content_type: str = "merge", **kwargs: Any
+    ) -> _core.Response:
+        """``PATCH url``. ``content_type`` is ``"merge"`` (default, merge-patch+json),
+        ``"json"`` (RFC 6902 list of operations), ``"strategic"``, ``"apply"`` (server-side
+        apply; ``fieldManager`` defaults to ``kubesession``) or a full MIME type::
+
+            s.patch(path, json={"data": {"k": "v"}})
+            s.patch(path, json=[{"op": "remove", "path": "/data/k"}], content_type="json")
+        """
+        return self.request("PATCH", url, json=json, data=data, content_type=content_type, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> _core.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def close(self) -> None:
+        """Closes the connections. Requests afterwards raise ``SessionClosed``."""
+        self._client.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._client.closed else ""
+        return (
+            f"<Session {self._client.server} namespace={self.namespace!r} "
+            f"auth={self._client.auth}{' verify=False' if self._client.insecure else ''}{state}>"
+        )

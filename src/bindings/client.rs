@@ -1,0 +1,209 @@
+//! `kubesession._core.Client`: a configured transport. The Python `Session` wraps it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Method;
+
+use super::errors::to_py;
+use super::response::{Body, Head, Response};
+use super::wait::block_on;
+use crate::config::{self, AuthConfig, Overrides, Source};
+use crate::error::Error;
+use crate::secret::{SecretBytes, SecretString};
+use crate::transport::{retry::RetryPolicy, Request, Timeouts, Transport, TransportOptions, DEFAULT_TIMEOUTS};
+
+type TimeoutArg = (Option<f64>, Option<f64>);
+
+#[pyclass(module = "kubesession._core", name = "Client", frozen)]
+pub struct Client {
+    transport: RwLock<Option<Arc<Transport>>>,
+    #[pyo3(get)]
+    server: String,
+    #[pyo3(get)]
+    namespace: String,
+    #[pyo3(get)]
+    insecure: bool,
+    /// Where the configuration came from ("kubeconfig /x (context y)").
+    #[pyo3(get)]
+    origin: String,
+    /// "token", "token-file", "basic", "client-certificate" or "none".
+    #[pyo3(get)]
+    auth: &'static str,
+}
+
+fn to_duration(secs: Option<f64>) -> PyResult<Option<Duration>> {
+    match secs {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(pyo3::exceptions::PyValueError::new_err(format!("timeout must be a positive number of seconds, not {s}"))),
+    }
+}
+
+fn to_timeouts(t: TimeoutArg) -> PyResult<Timeouts> {
+    Ok(Timeouts { connect: to_duration(t.0)?, read: to_duration(t.1)? })
+}
+
+fn header_map(py: Python<'_>, pairs: Vec<(String, String)>) -> PyResult<HeaderMap> {
+    let mut map = HeaderMap::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| to_py(py, Error::InvalidRequest(format!("invalid header name {k:?}"))))?;
+        let mut value = HeaderValue::from_str(&v)
+            .map_err(|_| to_py(py, Error::InvalidRequest(format!("invalid value for header {k:?}"))))?;
+        if name == reqwest::header::AUTHORIZATION {
+            value.set_sensitive(true);
+        }
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+impl Client {
+    fn transport(&self, py: Python<'_>) -> PyResult<Arc<Transport>> {
+        self.transport
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| to_py(py, Error::Closed))
+    }
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (*, source="auto", kubeconfig=None, context=None, service_account_dir=None, server=None,
+        token=None, token_file=None, ca_file=None, ca_data=None, client_cert=None, client_key=None,
+        client_cert_data=None, client_key_data=None, insecure=None, tls_server_name=None, proxy=None,
+        timeout=None, namespace=None, allow_insecure_http=false, retries=3))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        source: &str,
+        kubeconfig: Option<Vec<PathBuf>>,
+        context: Option<String>,
+        service_account_dir: Option<PathBuf>,
+        server: Option<String>,
+        token: Option<String>,
+        token_file: Option<PathBuf>,
+        ca_file: Option<PathBuf>,
+        ca_data: Option<Vec<u8>>,
+        client_cert: Option<PathBuf>,
+        client_key: Option<PathBuf>,
+        client_cert_data: Option<Vec<u8>>,
+        client_key_data: Option<Vec<u8>>,
+        insecure: Option<bool>,
+        tls_server_name: Option<String>,
+        proxy: Option<String>,
+        timeout: Option<TimeoutArg>,
+        namespace: Option<String>,
+        allow_insecure_http: bool,
+        retries: u32,
+    ) -> PyResult<Client> {
+        let overrides = Overrides {
+            server,
+            token: token.map(SecretString::new),
+            token_file,
+            ca_file,
+            ca_data,
+            client_cert,
+            client_key,
+            client_cert_data,
+            client_key_data: client_key_data.map(SecretBytes::new),
+            insecure,
+            tls_server_name,
+            proxy,
+            namespace,
+        };
+        let source = match source {
+            "auto" => Source::Auto { context },
+            "kubeconfig" => Source::Kubeconfig { paths: kubeconfig, context },
+            "in_cluster" => Source::InCluster { dir: service_account_dir },
+            other => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown source {other:?}"))),
+        };
+        let options = TransportOptions {
+            timeouts: match timeout {
+                Some(t) => to_timeouts(t)?,
+                None => DEFAULT_TIMEOUTS,
+            },
+            allow_insecure_http,
+            retry: RetryPolicy { max_retries: retries, ..RetryPolicy::default() },
+            ..TransportOptions::default()
+        };
+        // Reading files and building the TLS configuration: no GIL needed.
+        let built = py.detach(move || -> Result<_, Error> {
+            let cfg = config::load(&source, &overrides, &|k| std::env::var(k).ok())?;
+            let transport = Transport::new(&cfg, options)?;
+            Ok((cfg, transport))
+        });
+        let (cfg, transport) = built.map_err(|e| to_py(py, e))?;
+        let auth = match (&cfg.auth, cfg.tls.client_identity.is_some()) {
+            (AuthConfig::Token(_), _) => "token",
+            (AuthConfig::TokenFile(_), _) => "token-file",
+            (AuthConfig::Basic { .. }, _) => "basic",
+            (_, true) => "client-certificate",
+            _ => "none",
+        };
+        Ok(Client {
+            transport: RwLock::new(Some(Arc::new(transport))),
+            server: cfg.server.as_str().trim_end_matches('/').to_string(),
+            namespace: cfg.namespace.clone().unwrap_or_else(|| "default".to_string()),
+            insecure: cfg.tls.insecure,
+            origin: cfg.origin.clone(),
+            auth,
+        })
+    }
+
+    /// Sends one request. `url` is a path joined to the server, or an absolute URL.
+    #[pyo3(signature = (method, url, params=None, headers=None, body=None, timeout=None, stream=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        params: Option<Vec<(String, String)>>,
+        headers: Option<Vec<(String, String)>>,
+        body: Option<&Bound<'_, PyBytes>>,
+        timeout: Option<TimeoutArg>,
+        stream: bool,
+    ) -> PyResult<Response> {
+        let transport = self.transport(py)?;
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| to_py(py, Error::InvalidRequest(format!("invalid HTTP method {method:?}"))))?;
+        let mut full = crate::api::url::join(transport.server(), url).map_err(|e| to_py(py, e))?;
+        if let Some(p) = params {
+            crate::api::url::add_params(&mut full, &p);
+        }
+        let req = Request {
+            method: method.clone(),
+            url: full,
+            headers: header_map(py, headers.unwrap_or_default())?,
+            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
+            timeouts: timeout.map(to_timeouts).transpose()?,
+        };
+        let (head, body) = block_on(py, async move {
+            let start = Instant::now();
+            let resp = transport.send(req).await?;
+            let head = Head::from_response(&resp, start.elapsed());
+            let body = if stream { Body::Streaming { resp, started: false } } else { Body::Loaded(resp.bytes().await?) };
+            Ok((head, body))
+        })?;
+        Ok(Response::new(head, method.as_str().to_string(), body))
+    }
+
+    /// Frees the connections. Later requests raise SessionClosed.
+    fn close(&self) {
+        self.transport.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.transport.read().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+}

@@ -1,0 +1,21 @@
+//! The Python face of the core: the only module that uses PyO3.
+
+mod client;
+mod errors;
+mod json;
+mod response;
+mod wait;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    crate::runtime::install_crypto_provider();
+    m.add_class::<client::Client>()?;
+    m.add_class::<response::Response>()?;
+    m.add_class::<response::ByteIterator>()?;
+    m.add_class::<response::LineIterator>()?;
+    m.add_function(wrap_pyfunction!(json::loads, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
