@@ -184,7 +184,7 @@ pub fn explain(err: &rustls::Error) -> String {
             CertificateError::NotValidForNameContext { expected, presented } => format!(
                 "the server's certificate is not valid for the name '{}' (it is valid for: {})",
                 server_name_str(expected),
-                if presented.is_empty() { "no names".to_string() } else { presented.join(", ") }
+                if presented.is_empty() { "no names".to_string() } else { presented_names(presented) }
             ),
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 "the server's certificate has expired".to_string()
@@ -193,7 +193,11 @@ pub fn explain(err: &rustls::Error) -> String {
                 "the server's certificate is not valid yet (check the clock)".to_string()
             }
             CertificateError::Revoked => "the server's certificate has been revoked".to_string(),
-            CertificateError::BadSignature => "the server's certificate has a bad signature".to_string(),
+            CertificateError::BadSignature => {
+                "the server's certificate is not signed by the trusted CA (the signature does not verify: \
+                 a different CA with the same name?)"
+                    .to_string()
+            }
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 "the server's certificate is not meant for TLS servers (extendedKeyUsage)".to_string()
             }
@@ -206,6 +210,18 @@ pub fn explain(err: &rustls::Error) -> String {
         E::NoCertificatesPresented => "the server presented no certificate".to_string(),
         other => format!("{other}"),
     }
+}
+
+/// rustls shows presented names as `DnsName("x")` / `IpAddress(1.2.3.4)`: keep the names.
+fn presented_names(presented: &[String]) -> String {
+    presented
+        .iter()
+        .map(|p| match p.split_once('(') {
+            Some((_, rest)) => rest.trim_end_matches(')').trim_matches('"').to_string(),
+            None => p.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn server_name_str(name: &ServerName<'_>) -> String {
@@ -246,6 +262,6 @@ mod tests {
             presented: vec!["DnsName(\"localhost\")".into()],
         });
         let s = explain(&e);
-        assert!(s.contains("api.example") && s.contains("localhost"), "{s}");
+        assert!(s.contains("api.example") && s.contains("valid for: localhost)"), "{s}");
     }
 }
