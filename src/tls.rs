@@ -30,7 +30,8 @@ pub fn trust_description(tls: &TlsConfig) -> String {
     }
 }
 
-pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
+/// `http2` offers h2 in ALPN; otherwise only HTTP/1.1 is offered.
+pub fn client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let inner = if tls.insecure { None } else { Some(webpki_verifier(tls, provider.clone())?) };
     let name_override = match &tls.server_name {
@@ -64,7 +65,8 @@ pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols =
+        if http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
     Ok(config)
 }
 
@@ -244,14 +246,14 @@ mod tests {
             ca: Some(Pem { data: b"not a pem".to_vec(), origin: "CA file /tmp/x.pem".into() }),
             ..TlsConfig::default()
         };
-        let err = client_config(&tls).unwrap_err().to_string();
+        let err = client_config(&tls, false).unwrap_err().to_string();
         assert!(err.contains("/tmp/x.pem") && err.contains("no PEM certificate"), "{err}");
     }
 
     #[test]
     fn insecure_needs_no_roots() {
         let tls = TlsConfig { insecure: true, ..TlsConfig::default() };
-        assert!(client_config(&tls).is_ok());
+        assert!(client_config(&tls, true).is_ok());
         assert_eq!(trust_description(&tls), "none (verification disabled)");
     }
 

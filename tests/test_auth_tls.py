@@ -161,3 +161,9 @@ def test_session_headers_are_sent_and_repr_redacts_authorization(apiserver):
                    headers={"Authorization": f"Bearer {apiserver.admin_token}"})
     assert s.get("/api/v1/namespaces/default").ok
     assert apiserver.admin_token not in repr(s.headers)
+
+
+def test_http1_by_default_and_http2_on_request(apiserver):
+    kw = dict(token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    assert ks.Session(apiserver.server, **kw).get("/version").http_version == "HTTP/1.1"
+    assert ks.Session(apiserver.server, http2=True, **kw).get("/version").http_version == "HTTP/2"

@@ -80,7 +80,7 @@ impl Client {
     #[pyo3(signature = (*, source="auto", kubeconfig=None, context=None, service_account_dir=None, server=None,
         token=None, token_file=None, ca_file=None, ca_data=None, client_cert=None, client_key=None,
         client_cert_data=None, client_key_data=None, insecure=None, tls_server_name=None, proxy=None,
-        timeout=None, namespace=None, allow_insecure_http=false, retries=3))]
+        timeout=None, namespace=None, allow_insecure_http=false, retries=3, http2=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -104,6 +104,7 @@ impl Client {
         namespace: Option<String>,
         allow_insecure_http: bool,
         retries: u32,
+        http2: bool,
     ) -> PyResult<Client> {
         let overrides = Overrides {
             server,
@@ -133,6 +134,7 @@ impl Client {
             },
             allow_insecure_http,
             retry: RetryPolicy { max_retries: retries, ..RetryPolicy::default() },
+            http2,
             ..TransportOptions::default()
         };
         // Reading files and building the TLS configuration: no GIL needed.

@@ -1,5 +1,8 @@
 //! Waiting on the runtime from a Python thread: the GIL is released while we wait, and
 //! the wait is cut into slices so that Ctrl-C (a pending signal) is seen within ~0.1 s.
+//!
+//! The future is driven by the calling thread itself (no spawn, no extra thread hop on
+//! the hot path); dropping it on Ctrl-C cancels the request.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,24 +16,17 @@ const SLICE: Duration = Duration::from_millis(100);
 
 pub fn block_on<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
 where
-    F: Future<Output = Result<T, Error>> + Send + 'static,
-    T: Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send,
+    T: Send,
 {
     let rt = crate::runtime::get();
-    let mut handle = rt.spawn(fut);
+    let mut fut = std::pin::pin!(fut);
     loop {
-        let done = py.detach(|| rt.block_on(async { tokio::time::timeout(SLICE, &mut handle).await }));
+        // The timer must be created inside the runtime, hence the async block.
+        let done = py.detach(|| rt.block_on(async { tokio::time::timeout(SLICE, fut.as_mut()).await }));
         match done {
-            Ok(Ok(result)) => return result.map_err(|e| to_py(py, e)),
-            Ok(Err(join_error)) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(format!("kubesession I/O task failed: {join_error}")))
-            }
-            Err(_elapsed) => {
-                if let Err(interrupt) = py.check_signals() {
-                    handle.abort();
-                    return Err(interrupt);
-                }
-            }
+            Ok(result) => return result.map_err(|e| to_py(py, e)),
+            Err(_elapsed) => py.check_signals()?,
         }
     }
 }

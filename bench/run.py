@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""kubesession against requests, httpx and the official kubernetes client, in one run.
+
+    python bench/run.py            # all benchmarks (starts a local kube-apiserver for the small GETs)
+    python bench/run.py --quick    # fewer repetitions
+
+Machines here are shared and noisy: read the ratios, not the absolute times. Every
+client fully decodes the body into Python objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "scripts"))
+
+from podlist import pod_list, watch_stream  # noqa: E402
+from server import BenchServer  # noqa: E402
+
+LIST_PATH = "/api/v1/namespaces/bench/pods"
+
+
+def median_ms(fn, reps: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def report(title: str, rows: dict[str, float], ours: str, unit: str = "ms") -> None:
+    print(f"\n## {title}")
+    width = max(len(k) for k in rows)
+    base = rows[ours]
+    for name, value in rows.items():
+        ratio = value / base
+        print(f"  {name:<{width}}  {value:10.2f} {unit}   {ratio:6.2f}x of {ours}")
+
+
+def list_benchmark(url: str, ca: str, reps: int) -> dict[str, float]:
+    import httpx
+    import kubesession as ks
+    import orjson
+    import requests
+
+    token = "bench-token"
+    s = ks.Session(url, token=token, ca_file=ca)
+    rs = requests.Session()
+    rs.verify = ca
+    rs.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify (requests#3829)
+    rs.headers["Authorization"] = f"Bearer {token}"
+    hx = httpx.Client(verify=ca, headers={"Authorization": f"Bearer {token}"})
+
+    def check(body):
+        assert len(body["items"]) == 10_000 and body["items"][-1]["metadata"]["name"].startswith("web-09999")
+
+    raw = rs.get(url + LIST_PATH).content
+
+    def floor():
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            check(orjson.loads(raw))
+        finally:
+            if was:
+                gc.enable()
+
+    rows = {
+        "kubesession get().json()": median_ms(lambda: check(s.get(LIST_PATH).json()), reps),
+        "requests .json()": median_ms(lambda: check(rs.get(url + LIST_PATH).json()), reps),
+        "httpx .json()": median_ms(lambda: check(hx.get(url + LIST_PATH).json()), reps),
+        "floor: orjson, GC paused, bytes in memory": median_ms(floor, reps),
+    }
+    try:
+        import kubernetes
+
+        cfg = kubernetes.client.Configuration()
+        cfg.host = url
+        cfg.ssl_ca_cert = ca
+        cfg.api_key = {"authorization": f"Bearer {token}"}
+        api = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+
+        def official():
+            pods = api.list_namespaced_pod("bench")
+            assert len(pods.items) == 10_000
+
+        rows["kubernetes (official, models)"] = median_ms(official, max(3, reps // 3))
+    except ImportError:
+        print("  (kubernetes client not installed: pip install kubernetes)")
+    report("LIST 10,000 pods (20.7 MB) over loopback TLS, to Python objects", rows, "kubesession get().json()")
+    return rows
+
+
+def small_gets(n: int) -> dict[str, float]:
+    import httpx
+    import kubesession as ks
+    import requests
+    from local_apiserver import LocalApiServer
+
+    rows = {}
+    with LocalApiServer(controller_manager=False) as api:
+        path = "/api/v1/namespaces/default"
+        url = api.server + path
+        ca = str(api.ca_file)
+        s = ks.Session(api.server, token=api.admin_token, ca_file=ca)
+        rs = requests.Session()
+        rs.verify = ca
+        rs.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify (requests#3829)
+        rs.headers["Authorization"] = f"Bearer {api.admin_token}"
+        hx = httpx.Client(verify=ca, headers={"Authorization": f"Bearer {api.admin_token}"})
+
+        def loop(fn):
+            def run():
+                for _ in range(n):
+                    fn()
+            return run
+
+        per = lambda total_ms: total_ms / n * 1000  # noqa: E731  (µs per request)
+        rows["kubesession"] = per(median_ms(loop(lambda: s.get(path).json()), 3))
+        rows["requests.Session"] = per(median_ms(loop(lambda: rs.get(url).json()), 3))
+        rows["httpx.Client"] = per(median_ms(loop(lambda: hx.get(url).json()), 3))
+        try:
+            import kubernetes
+
+            cfg = kubernetes.client.Configuration()
+            cfg.host = api.server
+            cfg.ssl_ca_cert = ca
+            cfg.api_key = {"authorization": f"Bearer {api.admin_token}"}
+            core = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+            rows["kubernetes (official)"] = per(median_ms(loop(lambda: core.read_namespace("default")), 3))
+        except ImportError:
+            pass
+    report(f"{n} sequential small GETs against the real kube-apiserver (per request)", rows, "kubesession", "µs")
+    return rows
+
+
+def import_time(reps: int = 15) -> float:
+    code = "import time; t=time.perf_counter(); import kubesession; print((time.perf_counter()-t)*1000)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+             for _ in range(reps)]
+    value = statistics.median(times)
+    print(f"\n## import kubesession\n  median {value:.1f} ms over {reps} fresh interpreters")
+    return value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["list", "gets", "import"], default=None)
+    args = ap.parse_args()
+    reps = 5 if args.quick else 11
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {reps} runs")
+    from local_apiserver import Pki
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pki = Pki(Path(tmp))
+        cert, key = pki.issue("bench", "bench", server=True)
+        if args.only in (None, "list"):
+            body = pod_list()
+            with BenchServer(str(cert), str(key), body, watch_stream(10)) as srv:
+                list_benchmark(srv.url, str(pki.ca_file), reps)
+    if args.only in (None, "gets"):
+        small_gets(400 if args.quick else 2000)
+    if args.only in (None, "import"):
+        import_time()
+
+
+if __name__ == "__main__":
+    main()
