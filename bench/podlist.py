@@ -19,17 +19,12 @@ def pod(i: int, namespace: str = "bench") -> dict:
             "resourceVersion": str(100000 + i),
             "creationTimestamp": "2026-11-30T10:15:30Z",
             "labels": {"app": "web", "pod-template-hash": "7d9c8b6f5", "tier": "frontend", "shard": str(i % 16)},
-            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9102"},
-            "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9c8b6f5",
-                "uid": "0d4c4f8e-1111-4e5f-9a0b-7c6d5e4f3a2b", "controller": True, "blockOwnerDeletion": True,
-            }],
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9c8b6f5",
+                                 "uid": "0d4c4f8e-1111-4e5f-9a0b-7c6d5e4f3a2b", "controller": True}],
         },
         "spec": {
             "volumes": [{"name": "kube-api-access-abcde", "projected": {"defaultMode": 420, "sources": [
                 {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
             ]}}],
             "containers": [{
                 "name": "web",
@@ -39,8 +34,6 @@ def pod(i: int, namespace: str = "bench") -> dict:
                 "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
                 "volumeMounts": [{"name": "kube-api-access-abcde", "readOnly": True,
                                   "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
-                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
-                                  "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3},
                 "terminationMessagePath": "/dev/termination-log",
                 "terminationMessagePolicy": "File",
                 "imagePullPolicy": "IfNotPresent",
@@ -51,21 +44,13 @@ def pod(i: int, namespace: str = "bench") -> dict:
             "serviceAccountName": "default",
             "serviceAccount": "default",
             "nodeName": f"node-{i % 50:02d}",
-            "securityContext": {},
             "schedulerName": "default-scheduler",
-            "tolerations": [
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-            ],
-            "priority": 0,
-            "enableServiceLinks": True,
-            "preemptionPolicy": "PreemptLowerPriority",
         },
         "status": {
             "phase": "Running",
             "conditions": [
                 {"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": "2026-11-30T10:15:35Z"}
-                for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+                for t in ("Ready", "PodScheduled")
             ],
             "hostIP": f"10.0.{i % 50}.10",
             "podIP": f"10.244.{i // 250}.{i % 250}",
@@ -75,8 +60,8 @@ def pod(i: int, namespace: str = "bench") -> dict:
                 "name": "web", "state": {"running": {"startedAt": "2026-11-30T10:15:34Z"}},
                 "lastState": {}, "ready": True, "restartCount": 0,
                 "image": "registry.example.com/team/web:1.27.3",
-                "imageID": "registry.example.com/team/web@sha256:" + f"{i:064x}",
-                "containerID": "containerd://" + f"{i * 7919:064x}", "started": True,
+                "imageID": "registry.example.com/team/web@sha256:" + f"{i:016x}",
+                "containerID": "containerd://" + f"{i * 7919:016x}", "started": True,
             }],
             "qosClass": "Burstable",
         },

@@ -10,10 +10,16 @@
 set -euo pipefail
 
 CACHE=${KUBESESSION_APISERVER_CACHE:-/var/cache/kubesession/k8s-1.20.2}
+export DEBIAN_FRONTEND=noninteractive
+# etcd and openssl are needed at run time, cached binaries or not.
+if ! command -v etcd >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
+fi
 if [[ -x $CACHE/bin/kube-apiserver && -x $CACHE/bin/kube-controller-manager ]]; then
   echo "kube-apiserver: cached in $CACHE/bin"
   exit 0
 fi
+echo "kube-apiserver: building v1.20.2 from Debian's source (about 8 minutes on 2 cores, once)"
 
 need_apt=()
 for pkg in golang-go rsync dpkg-dev etcd-server openssl \

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run every test: the Rust core's unit tests (no Python needed), then the Python suite,
+# which talks to a real kube-apiserver started on 127.0.0.1.
+#
+#   bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/setup.sh "pytest>=8" pytest-timeout
+echo "== cargo test (core layers, without Python)"
+cargo test -q --no-default-features
+echo "== pytest (against a real kube-apiserver)"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
