@@ -245,21 +245,27 @@ class LocalApiServer:
         return self
 
     def _wait_ready(self, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+        """/readyz answers 200 before the bootstrap controller has created the system
+        namespaces: wait for those too, so that no test races them."""
         ctx = ssl.create_default_context(cafile=str(self.ca_file))
         deadline = time.monotonic() + timeout
         last = ""
-        while time.monotonic() < deadline:
+        pending = ["/readyz", "/api/v1/namespaces/default", "/api/v1/namespaces/kube-system",
+                   "/api/v1/namespaces/kube-public"]
+        while pending and time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise ApiServerError(f"kube-apiserver exited with {proc.returncode}; log {log}:\n{_tail(log)}")
-            req = urllib.request.Request(f"{self.server}/readyz", headers={"Authorization": f"Bearer {self.admin_token}"})
+            req = urllib.request.Request(self.server + pending[0], headers={"Authorization": f"Bearer {self.admin_token}"})
             try:
                 with urllib.request.urlopen(req, context=ctx, timeout=2) as r:
                     if r.status == 200:
-                        return
+                        pending.pop(0)
+                        continue
             except Exception as e:  # not up yet
-                last = str(e)
-            time.sleep(0.2)
-        raise ApiServerError(f"kube-apiserver not ready after {timeout} s ({last}); log {log}:\n{_tail(log)}")
+                last = f"{pending[0]}: {e}"
+            time.sleep(0.1)
+        if pending:
+            raise ApiServerError(f"kube-apiserver not ready after {timeout} s ({last}); log {log}:\n{_tail(log)}")
 
     def write_kubeconfig(self, path: Path, *, token: str | None = None, client_cert: bool = False,
                          namespace: str | None = None, context: str = "local") -> Path:

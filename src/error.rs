@@ -25,6 +25,9 @@ pub enum Error {
     Body(String),
     /// The session was closed.
     Closed,
+    /// The API server answered with an error status (a watch's ERROR event, or a failed
+    /// request made by the core itself, such as a watch's LIST).
+    Api { code: u16, body: bytes::Bytes, url: String },
 }
 
 impl fmt::Display for Error {
@@ -41,6 +44,10 @@ impl fmt::Display for Error {
             Error::InvalidRequest(m) => f.write_str(m),
             Error::Body(m) => f.write_str(m),
             Error::Closed => f.write_str("the session is closed"),
+            Error::Api { code, body, url } => match crate::api::Status::parse(body) {
+                Some(s) => write!(f, "{code} {}: {}", s.reason.unwrap_or_default(), s.message.unwrap_or_default()),
+                None => write!(f, "{code} error from {url}"),
+            },
         }
     }
 }

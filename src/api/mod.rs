@@ -3,5 +3,6 @@
 pub mod lines;
 pub mod status;
 pub mod url;
+pub mod watch;
 
 pub use status::{ApiErrorKind, Status};
