@@ -98,18 +98,17 @@ impl WatchParams {
     }
 }
 
-/// Jittered exponential backoff, reset after a healthy period (client-go's reflector:
-/// 0.8 s doubling to 30 s, reset after 2 minutes without trouble).
+/// Jittered exponential backoff (client-go's reflector: 0.8 s doubling to 30 s), reset
+/// once a connection delivers events again.
 #[derive(Clone, Debug)]
 pub struct BackoffPolicy {
     pub initial: Duration,
     pub max: Duration,
-    pub reset_after: Duration,
 }
 
 impl Default for BackoffPolicy {
     fn default() -> Self {
-        BackoffPolicy { initial: Duration::from_millis(800), max: Duration::from_secs(30), reset_after: Duration::from_secs(120) }
+        BackoffPolicy { initial: Duration::from_millis(800), max: Duration::from_secs(30) }
     }
 }
 
@@ -304,11 +303,14 @@ impl Watcher {
             if let Some(ev) = self.pending.pop_front() {
                 return Ok(ev);
             }
-            let step = match std::mem::replace(&mut self.state, State::Done) {
+            let step = match &self.state {
                 State::Done => return Err(Error::Closed),
-                State::List { resync } => self.list(resync).await.map(|()| None),
+                State::List { resync } => {
+                    let resync = *resync;
+                    self.list(resync).await.map(|()| None)
+                }
                 State::Connect => self.connect().await.map(|()| None),
-                State::Streaming(stream) => self.read(stream).await,
+                State::Streaming(_) => self.read().await,
             };
             match step {
                 Ok(Some(ev)) => return Ok(ev),
@@ -376,8 +378,11 @@ impl Watcher {
             }
             let page: ListPage<'_> = serde_json::from_slice(&body)
                 .map_err(|e| Failure::Fatal(Error::Body(format!("the LIST of {} is not a valid list: {e}", self.params.path))))?;
+            let item_kind = page.kind.as_deref().and_then(|k| k.strip_suffix("List")).map(str::to_string);
+            let item_api_version = page.api_version.as_deref().map(str::to_string);
             for item in page.items.unwrap_or_default() {
-                items.push(body.slice_ref(item.get().as_bytes()));
+                let raw = body.slice_ref(item.get().as_bytes());
+                items.push(with_type_meta(raw, item_api_version.as_deref(), item_kind.as_deref()));
             }
             let meta = page.metadata.unwrap_or(Meta { resource_version: None, continue_token: None });
             match meta.continue_token.filter(|c| !c.is_empty()) {
@@ -438,22 +443,25 @@ impl Watcher {
         Ok(())
     }
 
-    /// Reads until one event can be handed out (or the stream ends / breaks).
-    async fn read(&mut self, mut stream: Stream) -> Result<Option<Event>, Failure> {
+    /// Reads until one event can be handed out (or the stream ends / breaks). The stream
+    /// stays in `self.state` across awaits, so a cancelled call loses nothing: a line leaves
+    /// the buffer only right before its event is returned.
+    async fn read(&mut self) -> Result<Option<Event>, Failure> {
         loop {
+            let State::Streaming(stream) = &mut self.state else { return Ok(None) };
             let offset = stream.lines.offset();
-            let line = stream.lines.next_line().map_err(Failure::Fatal)?;
-            if let Some(line) = line {
+            if let Some(line) = stream.lines.next_line().map_err(Failure::Fatal)? {
                 if line.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                match self.handle_line(&line, offset)? {
+                match handle_line(&line, offset, &self.params, &mut self.resource_version)? {
                     LineOutcome::Event(ev) => {
-                        stream.delivered += 1;
-                        if stream.opened.elapsed() >= self.params.backoff.reset_after {
+                        // A connection that delivers events proves the server healthy: the
+                        // next failure starts the backoff from its first step again.
+                        if stream.delivered == 0 {
                             self.backoff.reset();
                         }
-                        self.state = State::Streaming(stream);
+                        stream.delivered += 1;
                         return Ok(Some(ev));
                     }
                     LineOutcome::Skip => continue,
@@ -461,17 +469,26 @@ impl Watcher {
                         self.state = State::List { resync: true };
                         return Ok(None);
                     }
+                    LineOutcome::Resume(e) => {
+                        self.state = State::Connect;
+                        self.reconnects += 1;
+                        return Err(Failure::Retry(e));
+                    }
                 }
             }
             let chunk = tokio::time::timeout(stream.idle, stream.resp.chunk()).await;
+            let (delivered, lived) = (stream.delivered, stream.opened.elapsed());
             match chunk {
-                Ok(Ok(Some(c))) => stream.lines.push(&c),
+                Ok(Ok(Some(c))) => {
+                    stream.lines.push(&c);
+                    continue;
+                }
                 Ok(Ok(None)) => {
                     // The server ended the watch (timeoutSeconds): resume at once, unless it
                     // keeps closing straight away without sending anything.
                     self.state = State::Connect;
                     self.reconnects += 1;
-                    if stream.delivered == 0 && stream.opened.elapsed() < Duration::from_secs(1) {
+                    if delivered == 0 && lived < Duration::from_secs(1) {
                         return Err(Failure::Retry(Error::Body("the watch stream closed at once".into())));
                     }
                     return Ok(None);
@@ -491,62 +508,67 @@ impl Watcher {
             }
         }
     }
+}
 
-    fn handle_line(&mut self, line: &Bytes, offset: u64) -> Result<LineOutcome, Failure> {
-        let bad = |e: serde_json::Error| {
-            let preview: String = String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned();
-            Failure::Fatal(Error::Body(format!(
-                "bad line in the watch stream of {} at byte offset {offset}: {e} (line starts {preview:?})",
-                self.params.path
-            )))
-        };
-        let wire: WireEvent<'_> = serde_json::from_slice(line).map_err(bad)?;
-        let kind = match wire.kind {
-            "ADDED" => EventType::Added,
-            "MODIFIED" => EventType::Modified,
-            "DELETED" => EventType::Deleted,
-            "BOOKMARK" => EventType::Bookmark,
-            "ERROR" => {
-                let raw = Bytes::copy_from_slice(wire.object.get().as_bytes());
-                let status = Status::parse(&raw);
-                let code = status.as_ref().and_then(|s| s.code).unwrap_or(500);
-                let reason = status.as_ref().and_then(|s| s.reason.clone()).unwrap_or_default();
-                if code == 410 || reason == "Expired" || reason == "Gone" {
-                    return Ok(LineOutcome::Relist);
-                }
-                let url = self.params.path.clone();
-                return Err(match self.status_failure(code, raw, &url) {
-                    // A 5xx inside a stream: resume rather than fail.
-                    Failure::Retry(e) => {
-                        self.state = State::Connect;
-                        Failure::Retry(e)
-                    }
-                    fatal => fatal,
-                });
+/// Turns one line of the stream into what the watcher does next; advances the
+/// resourceVersion for every event, bookmarks included.
+fn handle_line(
+    line: &Bytes,
+    offset: u64,
+    params: &WatchParams,
+    resource_version: &mut Option<String>,
+) -> Result<LineOutcome, Failure> {
+    let bad = |e: serde_json::Error| {
+        let preview: String = String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned();
+        Failure::Fatal(Error::Body(format!(
+            "bad line in the watch stream of {} at byte offset {offset}: {e} (line starts {preview:?})",
+            params.path
+        )))
+    };
+    let wire: WireEvent<'_> = serde_json::from_slice(line).map_err(bad)?;
+    let kind = match wire.kind {
+        "ADDED" => EventType::Added,
+        "MODIFIED" => EventType::Modified,
+        "DELETED" => EventType::Deleted,
+        "BOOKMARK" => EventType::Bookmark,
+        "ERROR" => {
+            let raw = Bytes::copy_from_slice(wire.object.get().as_bytes());
+            let status = Status::parse(&raw);
+            let code = status.as_ref().and_then(|s| s.code).unwrap_or(500);
+            let reason = status.as_ref().and_then(|s| s.reason.clone()).unwrap_or_default();
+            if code == 410 || reason == "Expired" || reason == "Gone" {
+                return Ok(LineOutcome::Relist);
             }
-            other => {
-                return Err(Failure::Fatal(Error::Body(format!(
-                    "unknown watch event type {other:?} at byte offset {offset} of the watch stream of {}",
-                    self.params.path
-                ))))
+            let err = Error::Api { code, body: raw, url: params.path.clone() };
+            // A 5xx or 429 inside a stream: resume rather than fail.
+            if code == 429 || code >= 500 {
+                return Ok(LineOutcome::Resume(err));
             }
-        };
-        let object = line.slice_ref(wire.object.get().as_bytes());
-        let meta: ObjectMeta<'_> = serde_json::from_slice(&object).map_err(bad)?;
-        if let Some(rv) = meta.metadata.and_then(|m| m.resource_version) {
-            self.resource_version = Some(rv.into_owned());
+            return Err(Failure::Fatal(err));
         }
-        if kind == EventType::Bookmark && !self.params.bookmarks {
-            return Ok(LineOutcome::Skip);
+        other => {
+            return Err(Failure::Fatal(Error::Body(format!(
+                "unknown watch event type {other:?} at byte offset {offset} of the watch stream of {}",
+                params.path
+            ))))
         }
-        Ok(LineOutcome::Event(Event { kind, object }))
+    };
+    let object = line.slice_ref(wire.object.get().as_bytes());
+    let meta: ObjectMeta<'_> = serde_json::from_slice(&object).map_err(bad)?;
+    if let Some(rv) = meta.metadata.and_then(|m| m.resource_version) {
+        *resource_version = Some(rv.into_owned());
     }
+    if kind == EventType::Bookmark && !params.bookmarks {
+        return Ok(LineOutcome::Skip);
+    }
+    Ok(LineOutcome::Event(Event { kind, object }))
 }
 
 enum LineOutcome {
     Event(Event),
     Skip,
     Relist,
+    Resume(Error),
 }
 
 /// Transport errors while watching: connection trouble and timeouts are worth retrying;
@@ -563,6 +585,31 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
     }
+}
+
+#[derive(Deserialize)]
+struct TypeMeta<'a> {
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// List items come without `kind`/`apiVersion`; watch events carry them. Add them, so
+/// that every object a watch hands out looks the same.
+fn with_type_meta(item: Bytes, api_version: Option<&str>, kind: Option<&str>) -> Bytes {
+    let (Some(api_version), Some(kind)) = (api_version, kind) else { return item };
+    let has_kind = serde_json::from_slice::<TypeMeta<'_>>(&item).map(|t| t.kind.is_some()).unwrap_or(true);
+    if has_kind || item.first() != Some(&b'{') {
+        return item;
+    }
+    let head = serde_json::to_string(&serde_json::json!({"apiVersion": api_version, "kind": kind}))
+        .expect("strings serialize");
+    let mut out = BytesMut::with_capacity(item.len() + head.len() + 1);
+    out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    if item.len() > 2 {
+        out.extend_from_slice(b",");
+    }
+    out.extend_from_slice(&item[1..]);
+    out.freeze()
 }
 
 /// `{"apiVersion":..,"kind":..,"metadata":{"resourceVersion":..},"items":[...]}` from raw items.
@@ -599,6 +646,19 @@ mod tests {
         assert!(capped <= Duration::from_secs(36), "{capped:?}");
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(960));
+    }
+
+    #[test]
+    fn list_items_get_kind_and_api_version() {
+        let item = with_type_meta(Bytes::from_static(br#"{"metadata":{"name":"a"}}"#), Some("v1"), Some("ConfigMap"));
+        let v: serde_json::Value = serde_json::from_slice(&item).unwrap();
+        assert_eq!(v["kind"], "ConfigMap");
+        assert_eq!(v["apiVersion"], "v1");
+        assert_eq!(v["metadata"]["name"], "a");
+        let kept = with_type_meta(Bytes::from_static(br#"{"kind":"X"}"#), Some("v1"), Some("ConfigMap"));
+        assert_eq!(&kept[..], br#"{"kind":"X"}"#);
+        let empty = with_type_meta(Bytes::from_static(b"{}"), Some("v1"), Some("Pod"));
+        assert!(serde_json::from_slice::<serde_json::Value>(&empty).is_ok());
     }
 
     #[test]

@@ -199,6 +199,41 @@ impl Client {
         Ok(Response::new(head, method.as_str().to_string(), body))
     }
 
+    /// Watches a collection (see `Session.watch`).
+    #[pyo3(signature = (path, label_selector=None, field_selector=None, resource_version=None, timeout=None,
+        bookmarks=false, idle_timeout=None, server_timeout=None, max_line=crate::api::lines::DEFAULT_MAX_LINE))]
+    #[allow(clippy::too_many_arguments)]
+    fn watch(
+        &self,
+        py: Python<'_>,
+        path: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        resource_version: Option<String>,
+        timeout: Option<f64>,
+        bookmarks: bool,
+        idle_timeout: Option<f64>,
+        server_timeout: Option<(u64, u64)>,
+        max_line: usize,
+    ) -> PyResult<super::watch::Watch> {
+        let transport = self.transport(py)?;
+        let mut params = crate::api::watch::WatchParams::new(path);
+        params.label_selector = label_selector;
+        params.field_selector = field_selector;
+        params.resource_version = resource_version.filter(|rv| !rv.is_empty());
+        params.timeout = super::watch::seconds(timeout, "timeout")?;
+        params.bookmarks = bookmarks;
+        params.idle_timeout = super::watch::seconds(idle_timeout, "idle_timeout")?;
+        if let Some((lo, hi)) = server_timeout {
+            if lo == 0 || hi < lo {
+                return Err(pyo3::exceptions::PyValueError::new_err("server_timeout must be (low, high) seconds, 0 < low <= high"));
+            }
+            params.server_timeout = (lo, hi);
+        }
+        params.max_line = max_line;
+        Ok(super::watch::Watch::new(crate::api::watch::Watcher::new(transport, params)))
+    }
+
     /// Frees the connections. Later requests raise SessionClosed.
     fn close(&self) {
         self.transport.write().unwrap_or_else(|p| p.into_inner()).take();

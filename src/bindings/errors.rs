@@ -34,13 +34,40 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::InvalidRequest(_) => "InvalidRequest",
         Error::Body(_) => "StreamError",
         Error::Closed => "SessionClosed",
+        Error::Api { code, body, url } => return api_error_from_body(py, *code, body, url, None),
     };
     exception(py, class, e.to_string())
 }
 
+/// The ApiError subclass for an error status and its body (a Status, usually). The
+/// Retry-After header, when given, wins over the Status's `retryAfterSeconds`.
+pub fn api_error_from_body(py: Python<'_>, code: u16, body: &[u8], url: &str, retry_after: Option<f64>) -> PyErr {
+    let status = crate::api::Status::parse(body);
+    let kind = ApiErrorKind::classify(code, status.as_ref().and_then(|s| s.reason.as_deref()));
+    let reason = status
+        .as_ref()
+        .and_then(|s| s.reason.clone())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| match kind {
+            ApiErrorKind::Other => reqwest::StatusCode::from_u16(code)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_string(),
+            k => k.class_name().to_string(),
+        });
+    let message = status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
+    let status_obj = if status.is_some() { super::json::decode(py, body).ok() } else { None };
+    let retry_after = retry_after.or_else(|| {
+        let s = status_obj.as_ref()?;
+        s.get_item("details").ok()?.get_item("retryAfterSeconds").ok()?.extract::<f64>().ok()
+    });
+    api_error(py, kind, code, reason, message, status_obj, retry_after, url)
+}
+
 /// The ApiError subclass for a failed response, carrying the parsed Status.
 #[allow(clippy::too_many_arguments)]
-pub fn api_error(
+fn api_error(
     py: Python<'_>,
     kind: ApiErrorKind,
     status_code: u16,

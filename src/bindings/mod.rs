@@ -5,6 +5,7 @@ mod errors;
 mod json;
 mod response;
 mod wait;
+mod watch;
 
 use pyo3::prelude::*;
 
@@ -15,6 +16,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<response::Response>()?;
     m.add_class::<response::ByteIterator>()?;
     m.add_class::<response::LineIterator>()?;
+    m.add_class::<watch::Watch>()?;
+    m.add_class::<watch::WatchEvent>()?;
     m.add_function(wrap_pyfunction!(json::loads, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

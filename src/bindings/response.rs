@@ -9,11 +9,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString};
 use tokio::sync::Mutex;
 
-use super::errors::api_error;
+use super::errors::api_error_from_body;
 use super::json::decode;
 use super::wait::block_on;
 use crate::api::lines::{LineBuffer, DEFAULT_MAX_LINE};
-use crate::api::{ApiErrorKind, Status};
 use crate::error::Error;
 use crate::transport;
 
@@ -220,22 +219,9 @@ impl Response {
             return Ok(());
         }
         let body = self.bytes(py).unwrap_or_default();
-        let status = Status::parse(&body);
-        let kind = ApiErrorKind::classify(code, status.as_ref().and_then(|s| s.reason.as_deref()));
-        let reason = match status.as_ref().and_then(|s| s.reason.clone()).filter(|r| !r.is_empty()) {
-            Some(r) => r,
-            None if kind == ApiErrorKind::Other => self.reason().to_string(),
-            None => kind.class_name().to_string(),
-        };
-        let message = status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default();
-        let status_obj = if status.is_some() { decode(py, &body).ok() } else { None };
-        let retry_after = crate::transport::retry::retry_after(&header_map_of(&self.head.headers))
-            .map(|d| d.as_secs_f64())
-            .or_else(|| {
-                let details = status_obj.as_ref()?.get_item("details").ok()?;
-                details.get_item("retryAfterSeconds").ok()?.extract::<f64>().ok()
-            });
-        Err(api_error(py, kind, code, reason, message, status_obj, retry_after, &self.head.url))
+        let retry_after =
+            crate::transport::retry::retry_after(&header_map_of(&self.head.headers)).map(|d| d.as_secs_f64());
+        Err(api_error_from_body(py, code, &body, &self.head.url, retry_after))
     }
 
     /// The body as it arrives, chunk by chunk (with `stream=True`; otherwise the whole body once).

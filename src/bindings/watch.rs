@@ -1,0 +1,141 @@
+//! `kubesession._core.Watch` (a blocking iterator) and `WatchEvent`.
+
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use tokio::sync::Mutex;
+
+use super::json::decode;
+use super::wait::block_on;
+use crate::api::watch::{Event, StopHandle, Watcher};
+
+/// One watch event: `type` ("ADDED", "MODIFIED", "DELETED", "BOOKMARK" or "RESYNC") and
+/// `object` (a dict; for RESYNC the fresh list). `ev["type"]`/`ev["object"]` work too, as
+/// with the official client's dict events.
+#[pyclass(module = "kubesession._core", name = "WatchEvent", frozen)]
+pub struct WatchEvent {
+    #[pyo3(get, name = "type")]
+    kind: &'static str,
+    #[pyo3(get)]
+    object: Py<PyAny>,
+}
+
+impl WatchEvent {
+    pub fn from_event(py: Python<'_>, ev: Event) -> PyResult<WatchEvent> {
+        Ok(WatchEvent { kind: ev.kind.as_str(), object: decode(py, &ev.object)?.unbind() })
+    }
+}
+
+#[pymethods]
+impl WatchEvent {
+    fn __getitem__(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyAny>> {
+        match key {
+            "type" => Ok(self.kind.into_pyobject(py)?.into_any().unbind()),
+            "object" => Ok(self.object.clone_ref(py)),
+            _ => Err(pyo3::exceptions::PyKeyError::new_err(key.to_string())),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let obj = self.object.bind(py);
+        let field = |path: &[&str]| -> Option<String> {
+            let mut cur = obj.clone();
+            for p in path {
+                cur = cur.get_item(*p).ok()?;
+            }
+            cur.extract::<String>().ok()
+        };
+        let kind = field(&["kind"]).unwrap_or_default();
+        let name = match (field(&["metadata", "namespace"]), field(&["metadata", "name"])) {
+            (Some(ns), Some(n)) => format!("{ns}/{n}"),
+            (None, Some(n)) => n,
+            _ => field(&["metadata", "resourceVersion"]).map(|rv| format!("rv={rv}")).unwrap_or_default(),
+        };
+        format!("<WatchEvent {} {kind} {name}>", self.kind)
+    }
+}
+
+#[pyclass(module = "kubesession._core", name = "Watch", frozen)]
+pub struct Watch {
+    watcher: Arc<Mutex<Watcher>>,
+    stop: Arc<StopHandle>,
+    resource_version: StdMutex<Option<String>>,
+    reconnects: StdMutex<u64>,
+}
+
+impl Watch {
+    pub fn new(watcher: Watcher) -> Watch {
+        let stop = watcher.stop_handle();
+        let rv = watcher.resource_version().map(str::to_string);
+        Watch {
+            watcher: Arc::new(Mutex::new(watcher)),
+            stop,
+            resource_version: StdMutex::new(rv),
+            reconnects: StdMutex::new(0),
+        }
+    }
+
+    pub fn shared(&self) -> (Arc<Mutex<Watcher>>, Arc<StopHandle>) {
+        (self.watcher.clone(), self.stop.clone())
+    }
+}
+
+#[pymethods]
+impl Watch {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<WatchEvent>> {
+        let watcher = self.watcher.clone();
+        let (ev, rv, reconnects) = block_on(py, async move {
+            let mut w = watcher.lock().await;
+            let ev = w.next().await?;
+            Ok((ev, w.resource_version().map(str::to_string), w.reconnects()))
+        })?;
+        *self.resource_version.lock().unwrap_or_else(|p| p.into_inner()) = rv;
+        *self.reconnects.lock().unwrap_or_else(|p| p.into_inner()) = reconnects;
+        ev.map(|e| WatchEvent::from_event(py, e)).transpose()
+    }
+
+    /// The resourceVersion of the last event delivered (bookmarks included).
+    #[getter]
+    fn resource_version(&self) -> Option<String> {
+        self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many times the watch reconnected (server timeouts, broken or idle connections).
+    #[getter]
+    fn reconnects(&self) -> u64 {
+        *self.reconnects.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[getter]
+    fn stopped(&self) -> bool {
+        self.stop.is_stopped()
+    }
+
+    /// Ends the watch, from any thread; a pending iteration returns promptly.
+    fn stop(&self) {
+        self.stop.stop();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.stop.stop();
+        false
+    }
+}
+
+pub fn seconds(value: Option<f64>, what: &str) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(pyo3::exceptions::PyValueError::new_err(format!("{what} must be a positive number of seconds, not {s}"))),
+    }
+}

@@ -1,0 +1,308 @@
+"""Watches against the real kube-apiserver: events, selectors, reconnects without loss
+or repeats, 410 relists, dead connections, stop, timeouts, bad streams, informers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import kubesession as ks
+from support.scripted_server import ScriptedServer
+from support.tcp_proxy import TcpProxy
+
+
+def cm(name: str, labels: dict | None = None, **data: str) -> dict:
+    return {"metadata": {"name": name, "labels": labels or {}}, "data": data}
+
+
+def tpl(name: str) -> dict:
+    return {"metadata": {"name": name}, "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+
+
+def names(events) -> list[tuple[str, str]]:
+    return [(e.type, e.object["metadata"]["name"]) for e in events]
+
+
+def collect(w, count: int, seconds: float = 60) -> list:
+    """The first `count` events of w, or fail after `seconds` (a bound, not a timing assertion)."""
+    got: list = []
+    stopper = threading.Timer(seconds, w.stop)
+    stopper.start()
+    try:
+        for ev in w:
+            got.append(ev)
+            if len(got) == count:
+                break
+    finally:
+        stopper.cancel()
+    return got
+
+
+def test_list_then_watch_added_modified_deleted(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    admin.post(base, json=cm("before")).raise_for_status()
+    w = admin.watch(base, timeout=30)
+    first = next(w)
+    assert (first.type, first.object["metadata"]["name"]) == ("ADDED", "before")
+    assert first.object["kind"] == "ConfigMap" and first.object["apiVersion"] == "v1"
+    admin.post(base, json=cm("x", a="1")).raise_for_status()
+    admin.patch(f"{base}/x", json={"data": {"a": "2"}}).raise_for_status()
+    admin.delete(f"{base}/x").raise_for_status()
+    events = collect(w, 3)
+    assert names(events) == [("ADDED", "x"), ("MODIFIED", "x"), ("DELETED", "x")]
+    assert events[1].object["data"] == {"a": "2"}
+    assert events[1]["type"] == "MODIFIED" and events[1]["object"] is events[1].object
+    assert w.resource_version == events[-1].object["metadata"]["resourceVersion"]
+    w.stop()
+    assert list(w) == []
+
+
+def test_label_and_field_selectors(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    by_label = admin.watch(base, label_selector="tier=web", resource_version=rv, timeout=30)
+    by_field = admin.watch(base, field_selector="metadata.name=b", resource_version=rv, timeout=30)
+    for name, tier in [("a", "web"), ("b", "db"), ("c", "web")]:
+        admin.post(base, json=cm(name, labels={"tier": tier})).raise_for_status()
+    assert names(collect(by_label, 2)) == [("ADDED", "a"), ("ADDED", "c")]
+    assert names(collect(by_field, 1)) == [("ADDED", "b")]
+
+
+def test_reconnects_lose_and_repeat_nothing(apiserver, admin, namespace):
+    """500 changes while a proxy cuts the watch's connection at random points."""
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    with TcpProxy(apiserver.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+        w = s.watch(base, resource_version=rv, timeout=240)
+        expected = []
+        for i in range(250):
+            expected += [("ADDED", f"c{i:03d}"), ("MODIFIED", f"c{i:03d}")]
+        seen: list = []
+
+        def read() -> None:
+            # Besides the timed cuts, cut right after random events: whatever the client had
+            # already buffered beyond them is lost with the connection and must be re-sent.
+            import random
+
+            rng = random.Random(11)
+            next_cut = rng.randint(10, 60)
+            for ev in w:
+                seen.append(ev)
+                if len(seen) == next_cut:
+                    proxy.cut_all()
+                    next_cut += rng.randint(10, 60)
+                if len(seen) == len(expected):
+                    break
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        stop_cuts = proxy.start_random_cuts(0.05, 0.4)
+        for i in range(250):
+            admin.post(base, json=cm(f"c{i:03d}", v="0")).raise_for_status()
+            admin.patch(f"{base}/c{i:03d}", json={"data": {"v": "1"}}).raise_for_status()
+            time.sleep(0.005)
+        reader.join()  # the cuts go on until the watch has caught up
+        stop_cuts.set()
+        print(f"cuts={proxy.cuts} reconnects={w.reconnects} connections={proxy.accepted}")
+        assert proxy.cuts >= 3, "the proxy must actually have cut connections"
+        assert w.reconnects >= 3
+        assert names(seen) == expected  # each change once, in order
+        versions = [int(e.object["metadata"]["resourceVersion"]) for e in seen]
+        assert versions == sorted(set(versions))
+
+
+def test_410_relists_with_one_resync_and_goes_on(apiserver, admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/podtemplates"  # podtemplates bypass the watch cache
+    admin.post(base, json=tpl("old")).raise_for_status()
+    rv0 = admin.get(base).json()["metadata"]["resourceVersion"]
+    admin.post(base, json=tpl("new1")).raise_for_status()
+    admin.post(base, json=tpl("new2")).raise_for_status()
+    apiserver.compact(admin.get(base).json()["metadata"]["resourceVersion"])
+    w = admin.watch(base, resource_version=rv0, timeout=30)
+    resync = next(w)
+    assert resync.type == "RESYNC"
+    assert resync.object["kind"] == "PodTemplateList"
+    assert sorted(i["metadata"]["name"] for i in resync.object["items"]) == ["new1", "new2", "old"]
+    assert w.resource_version == resync.object["metadata"]["resourceVersion"]
+    admin.post(base, json=tpl("after")).raise_for_status()
+    assert names(collect(w, 1)) == [("ADDED", "after")]
+
+
+def test_http_410_on_watch_start_also_relists(test_pki):
+    """A server that answers the watch request itself with HTTP 410 (not an ERROR event)."""
+    calls = []
+
+    def route(h, rec):
+        calls.append(rec.path)
+        if "watch=1" in rec.path and len(calls) == 1:
+            body = b'{"kind":"Status","status":"Failure","reason":"Gone","code":410}'
+            h.send_response(410)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+        elif "watch=1" in rec.path:
+            h.send_response(200)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+        else:
+            body = json.dumps({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "9"},
+                               "items": [{"metadata": {"name": "x", "resourceVersion": "9"}}]}).encode()
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+
+    with ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), routes={"/cms": route}) as srv:
+        w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", resource_version="1", timeout=5)
+        ev = next(w)
+        assert ev.type == "RESYNC" and ev.object["items"][0]["kind"] == "ConfigMap"
+        assert w.resource_version == "9"
+        w.stop()
+
+
+def test_dead_connection_is_detected_by_idle_timeout(apiserver, admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    with TcpProxy(apiserver.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+        w = s.watch(base, resource_version=rv, timeout=60, idle_timeout=1.0)
+        admin.post(base, json=cm("one")).raise_for_status()
+        assert names(collect(w, 1)) == [("ADDED", "one")]
+        proxy.frozen.set()  # the connection stays open but goes silent, as a dead peer does
+        admin.post(base, json=cm("two")).raise_for_status()
+        unfreeze = threading.Timer(2.5, proxy.frozen.clear)
+        unfreeze.start()
+        assert names(collect(w, 1)) == [("ADDED", "two")]
+        assert w.reconnects >= 1
+        unfreeze.cancel()
+
+
+def test_server_timeout_ends_stream_and_watch_resumes(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    w = admin.watch(base, resource_version=rv, timeout=60, server_timeout=(1, 1))
+    t = threading.Timer(2.5, lambda: admin.post(base, json=cm("late")))
+    t.start()
+    assert names(collect(w, 1)) == [("ADDED", "late")]
+    assert w.reconnects >= 1
+    t.join()
+
+
+def test_bookmarks_advance_resource_version(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    w = admin.watch(base, resource_version=rv, timeout=7, bookmarks=True, server_timeout=(3, 3))
+    kinds = [ev.type for ev in w]  # the server sends a bookmark before it ends each stream
+    assert "BOOKMARK" in kinds
+    assert int(w.resource_version) >= int(rv)
+
+
+def test_stop_from_another_thread(admin, namespace):
+    w = admin.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0")
+    threading.Timer(0.5, w.stop).start()
+    assert list(w) == []  # returns (promptly) instead of waiting for events that never come
+    assert w.stopped
+
+
+def test_context_manager_and_break_close_the_watch(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    admin.post(base, json=cm("a")).raise_for_status()
+    with admin.watch(base) as w:
+        for ev in w:
+            break
+    assert w.stopped
+    for ev in admin.watch(base):  # breaking out of a for loop drops (and closes) the watch
+        break
+
+
+def test_timeout_bounds_the_whole_watch(admin, namespace):
+    w = admin.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0", timeout=1)
+    assert [e for e in w if e.type != "ADDED"] == []
+
+
+def test_forbidden_watch_raises(apiserver, namespace):
+    s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
+    with pytest.raises(ks.Forbidden):
+        next(s.watch(f"/api/v1/namespaces/{namespace}/configmaps"))
+
+
+def _stream_server(test_pki, lines: list[bytes]):
+    def route(h, rec):
+        if "watch=1" not in rec.path:
+            body = b'{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
+        h.send_response(200)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for line in lines:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+        h.wfile.write(b"0\r\n\r\n")
+
+    return ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), routes={"/cms": route})
+
+
+def test_bad_line_raises_naming_the_offset(test_pki):
+    good = b'{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"2"}}}\n'
+    with _stream_server(test_pki, [good, b'{"type":"MODIFIED","object":{not json}\n']) as srv:
+        w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10)
+        assert next(w).object["metadata"]["name"] == "a"
+        with pytest.raises(ks.StreamError, match=f"byte offset {len(good)}"):
+            next(w)
+
+
+def test_huge_line_raises_instead_of_exhausting_memory(test_pki):
+    line = b'{"type":"ADDED","object":{"metadata":{"name":"' + b"x" * 300_000 + b'"}}}\n'
+    with _stream_server(test_pki, [line[i:i + 65536] for i in range(0, len(line), 65536)]) as srv:
+        w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10, max_line=100_000)
+        with pytest.raises(ks.StreamError, match="longer than the limit of 100000 bytes"):
+            next(w)
+
+
+def test_error_event_raises_matching_api_error(test_pki):
+    err = b'{"type":"ERROR","object":{"kind":"Status","status":"Failure","reason":"Forbidden","code":403,"message":"nope"}}\n'
+    with _stream_server(test_pki, [err]) as srv:
+        w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10)
+        with pytest.raises(ks.Forbidden, match="nope"):
+            next(w)
+
+
+def test_ctrl_c_interrupts_a_waiting_watch(apiserver):
+    script = textwrap.dedent(f"""
+        import sys, kubesession as ks
+        s = ks.Session({apiserver.server!r}, token={apiserver.admin_token!r}, ca_file={str(apiserver.ca_file)!r})
+        w = s.watch("/api/v1/namespaces/kube-public/configmaps", resource_version="0")
+        print("ready", flush=True)
+        try:
+            for ev in w:
+                pass
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(0)
+        sys.exit(3)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "interrupted" in out
+
+
+def test_list_all_follows_continue(admin, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    for i in range(7):
+        admin.post(base, json=cm(f"l{i}", labels={"set": "x"})).raise_for_status()
+    got = [o["metadata"]["name"] for o in admin.list_all(base, limit=2, label_selector="set=x")]
+    assert got == [f"l{i}" for i in range(7)]
