@@ -5,7 +5,10 @@
         pods = s.get(f"/api/v1/namespaces/{s.namespace}/pods").json()
 """
 
-from ._core import Response, __version__
+import atexit as _atexit
+
+from ._core import AsyncWatch, Response, Watch, WatchEvent, __version__
+from ._core import _shutdown as _shutdown_runtime
 from .exceptions import (
     AlreadyExists,
     ApiError,
@@ -34,11 +37,15 @@ from .exceptions import (
     TooManyRequests,
     Unauthorized,
 )
-from .sessions import PATCH_TYPES, Session
+from .sessions import PATCH_TYPES, AsyncSession, Session
 from .structures import Headers
 
+# Stop the I/O runtime before the interpreter finalizes (see _core._shutdown).
+_atexit.register(_shutdown_runtime)
+
 __all__ = [
-    "Session", "Response", "Headers", "PATCH_TYPES", "__version__",
+    "Session", "AsyncSession", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
+    "__version__",
     "KubeError", "ConfigError", "AuthError", "ConnectionError", "SSLError", "Timeout",
     "ConnectTimeout", "ReadTimeout", "InsecureTransportError", "InvalidRequest", "StreamError",
     "SessionClosed", "JSONDecodeError", "ApiError", "BadRequest", "Unauthorized", "Forbidden",

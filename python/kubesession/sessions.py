@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as _json
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from . import _core
@@ -15,7 +15,7 @@ from .structures import Headers
 if TYPE_CHECKING:
     from .informers import Informer
 
-__all__ = ["Session", "PATCH_TYPES"]
+__all__ = ["Session", "AsyncSession", "PATCH_TYPES"]
 
 # Short names for the patch content types (`s.patch(path, json=..., content_type="json")`).
 PATCH_TYPES = {
@@ -83,29 +83,11 @@ def _path(value: PathLike | None) -> str | None:
     return None if value is None else os.fspath(value)
 
 
-class Session:
-    """An authenticated session with a Kubernetes or OpenShift API server.
+class _SessionBase:
+    """Configuration and request preparation shared by Session and AsyncSession (one
+    implementation behind both faces, as in httpx): everything but the I/O itself."""
 
-    With no arguments it is configured like kubectl: ``$KUBECONFIG`` (several files merge,
-    the first to set a value wins) or ``~/.kube/config``, else the in-cluster service
-    account. TLS is always verified unless you pass ``verify=False``::
-
-        import kubesession as ks
-        s = ks.Session()
-        pods = s.get(f"/api/v1/namespaces/{s.namespace}/pods").json()
-
-        s = ks.Session("https://api.example:6443", token=token, ca_file="ca.crt")
-
-    Keywords laid over the inferred configuration: ``token``, ``token_file``, ``ca_file``,
-    ``ca_data`` (PEM), ``client_cert``/``client_key`` (paths),
-    ``client_cert_data``/``client_key_data`` (PEM), ``verify`` (True, False, or a CA path),
-    ``tls_server_name``, ``proxy``, ``timeout`` (seconds or ``(connect, read)``; default
-    ``(10, 70)``; None waits forever), ``namespace``, ``headers``, ``retries`` (429/503 retries of
-    idempotent requests, default 3), ``allow_insecure_http`` (let credentials travel over plain http),
-    ``http2`` (negotiate HTTP/2; HTTP/1.1 by default, which is faster for sequential requests).
-    """
-
-    def __init__(
+    def _configure(
         self,
         server: str | None = None,
         *,
@@ -130,6 +112,7 @@ class Session:
         _source: str = "auto",
         _kubeconfig: list[str] | None = None,
         _service_account_dir: str | None = None,
+        _stacklevel: int = 3,
     ) -> None:
         insecure: bool | None = None
         if verify is False:
@@ -173,14 +156,14 @@ class Session:
                 f"TLS verification is disabled for {self._client.server} ({self._client.origin}); "
                 "anyone on the network path can read and change this traffic",
                 InsecureRequestWarning,
-                stacklevel=2,
+                stacklevel=_stacklevel,
             )
 
     @classmethod
     def from_kubeconfig(
         cls, path: PathLike | list[PathLike] | None = None, context: str | None = None, **kwargs: Any
-    ) -> "Session":
-        """A Session from kubeconfig file(s): ``path`` (a path or a list merged like
+    ) -> Any:
+        """A session from kubeconfig file(s): ``path`` (a path or a list merged like
         KUBECONFIG), else ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` defaults to
         current-context::
 
@@ -193,16 +176,16 @@ class Session:
             paths = [os.path.expanduser(os.fspath(p)) for p in path]
         else:
             paths = [os.path.expanduser(os.fspath(path))]
-        return cls(context=context, _source="kubeconfig", _kubeconfig=paths, **kwargs)
+        return cls(context=context, _source="kubeconfig", _kubeconfig=paths, _stacklevel=4, **kwargs)
 
     @classmethod
-    def in_cluster(cls, service_account_dir: PathLike | None = None, **kwargs: Any) -> "Session":
-        """A Session from inside a pod: the service-account token (re-read as it rotates),
+    def in_cluster(cls, service_account_dir: PathLike | None = None, **kwargs: Any) -> Any:
+        """A session from inside a pod: the service-account token (re-read as it rotates),
         its CA and namespace, and ``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT``::
 
             s = ks.Session.in_cluster()
         """
-        return cls(_source="in_cluster", _service_account_dir=_path(service_account_dir), **kwargs)
+        return cls(_source="in_cluster", _service_account_dir=_path(service_account_dir), _stacklevel=4, **kwargs)
 
     @property
     def server(self) -> str:
@@ -214,24 +197,17 @@ class Session:
         """False when TLS verification is disabled."""
         return not self._client.insecure
 
-    def request(
+    def _prepare(
         self,
-        method: str,
         url: str,
-        params: Params = None,
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        data: str | bytes | Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = _UNSET,
-        stream: bool = False,
-        content_type: str | None = None,
-    ) -> _core.Response:
-        """Sends a request. ``url`` is a path joined to the server URL (keeping any path
-        prefix of the server) or an absolute URL; credentials are only ever sent to the
-        Session's own server::
-
-            r = s.request("GET", "/api/v1/namespaces", params={"limit": 10})
-        """
+        params: Params,
+        headers: Mapping[str, str] | None,
+        json: Any,
+        data: str | bytes | Mapping[str, Any] | None,
+        timeout: TimeoutArg,
+        content_type: str | None,
+    ) -> tuple[Any, ...]:
+        """The arguments of ``_core.Client.request`` after ``method``."""
         merged = self.headers.copy() if self.headers else Headers()
         if headers:
             for key, value in headers.items():
@@ -256,18 +232,76 @@ class Session:
         if merged.get("content-type") == _APPLY and not any(k == "fieldManager" for k, _ in query or ()):
             query = (query or []) + [("fieldManager", "kubesession")]
         if self._client.insecure:
-            warnings.warn(
-                f"unverified TLS request to {self._client.server}", InsecureRequestWarning, stacklevel=3
-            )
-        return self._client.request(
-            method,
+            warnings.warn(f"unverified TLS request to {self._client.server}", InsecureRequestWarning, stacklevel=4)
+        return (
             url,
             query,
             list(merged.items()) or None,
             body,
             None if timeout is _UNSET else _timeout(timeout),
-            stream,
         )
+
+    def _watch(self, path: str, label_selector: str | None, field_selector: str | None,
+               resource_version: str | None, timeout: float | None, bookmarks: bool, idle_timeout: float | None,
+               server_timeout: tuple[int, int] | None, max_line: int, asynchronous: bool) -> Any:
+        return self._client.watch(
+            path, label_selector, field_selector, resource_version, timeout, bookmarks, idle_timeout,
+            server_timeout, max_line, asynchronous,
+        )
+
+    def __repr__(self) -> str:
+        state = " closed" if self._client.closed else ""
+        return (
+            f"<{type(self).__name__} {self._client.server} namespace={self.namespace!r} "
+            f"auth={self._client.auth}{' verify=False' if self._client.insecure else ''}{state}>"
+        )
+
+
+class Session(_SessionBase):
+    """An authenticated session with a Kubernetes or OpenShift API server.
+
+    With no arguments it is configured like kubectl: ``$KUBECONFIG`` (several files merge,
+    the first to set a value wins) or ``~/.kube/config``, else the in-cluster service
+    account. TLS is always verified unless you pass ``verify=False``::
+
+        import kubesession as ks
+        s = ks.Session()
+        pods = s.get(f"/api/v1/namespaces/{s.namespace}/pods").json()
+
+        s = ks.Session("https://api.example:6443", token=token, ca_file="ca.crt")
+
+    Keywords laid over the inferred configuration: ``token``, ``token_file``, ``ca_file``,
+    ``ca_data`` (PEM), ``client_cert``/``client_key`` (paths),
+    ``client_cert_data``/``client_key_data`` (PEM), ``verify`` (True, False, or a CA path),
+    ``tls_server_name``, ``proxy``, ``timeout`` (seconds or ``(connect, read)``; default
+    ``(10, 70)``; None waits forever), ``namespace``, ``headers``, ``retries`` (429/503 retries of
+    idempotent requests, default 3), ``allow_insecure_http`` (let credentials travel over plain http),
+    ``http2`` (negotiate HTTP/2; HTTP/1.1 by default, which is faster for sequential requests).
+    """
+
+    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
+        self._configure(server, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: str | bytes | Mapping[str, Any] | None = None,
+        timeout: TimeoutArg = _UNSET,
+        stream: bool = False,
+        content_type: str | None = None,
+    ) -> _core.Response:
+        """Sends a request. ``url`` is a path joined to the server URL (keeping any path
+        prefix of the server) or an absolute URL; credentials are only ever sent to the
+        Session's own server::
+
+            r = s.request("GET", "/api/v1/namespaces", params={"limit": 10})
+        """
+        args = self._prepare(url, params, headers, json, data, timeout, content_type)
+        return self._client.request(method, *args, stream)
 
     def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
         """``GET url``. ``r = s.get("/api/v1/namespaces/default/pods")``"""
@@ -325,10 +359,8 @@ class Session:
             for ev in s.watch(f"/api/v1/namespaces/{s.namespace}/pods"):
                 print(ev.type, ev.object["metadata"]["name"])
         """
-        return self._client.watch(
-            path, label_selector, field_selector, resource_version, timeout, bookmarks, idle_timeout,
-            server_timeout, max_line,
-        )
+        return self._watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
+                           idle_timeout, server_timeout, max_line, asynchronous=False)
 
     def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                  field_selector: str | None = None, **params: Any) -> Iterator[dict[str, Any]]:
@@ -370,9 +402,99 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        state = " closed" if self._client.closed else ""
-        return (
-            f"<Session {self._client.server} namespace={self.namespace!r} "
-            f"auth={self._client.auth}{' verify=False' if self._client.insecure else ''}{state}>"
-        )
+
+class AsyncSession(_SessionBase):
+    """The Session for asyncio: the same constructors and keywords, every request a
+    coroutine. Safe inside a running event loop (Jupyter)::
+
+        async with ks.AsyncSession() as a:
+            r = await a.get("/api/v1/namespaces")
+            async for ev in a.watch(f"/api/v1/namespaces/{a.namespace}/pods"):
+                ...
+    """
+
+    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
+        self._configure(server, **kwargs)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: str | bytes | Mapping[str, Any] | None = None,
+        timeout: TimeoutArg = _UNSET,
+        stream: bool = False,
+        content_type: str | None = None,
+    ) -> _core.Response:
+        """``await a.request("GET", path)``; with ``stream=True`` read the body with
+        ``async for line in r.aiter_lines()``."""
+        args = self._prepare(url, params, headers, json, data, timeout, content_type)
+        return await self._client.request_async(method, *args, stream)
+
+    async def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
+        return await self.request("GET", url, params=params, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> _core.Response:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> _core.Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+        return await self.request("POST", url, json=json, data=data, **kwargs)
+
+    async def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+        return await self.request("PUT", url, json=json, data=data, **kwargs)
+
+    async def patch(self, url: str, json: Any = None, data: Any = None, content_type: str = "merge",
+                    **kwargs: Any) -> _core.Response:
+        return await self.request("PATCH", url, json=json, data=data, content_type=content_type, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> _core.Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    def watch(
+        self,
+        path: str,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout: float | None = None,
+        *,
+        bookmarks: bool = False,
+        idle_timeout: float | None = None,
+        server_timeout: tuple[int, int] | None = None,
+        max_line: int = 64 * 1024 * 1024,
+    ) -> _core.AsyncWatch:
+        """``async for ev in a.watch(path)``: the same semantics as ``Session.watch``."""
+        return self._watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
+                           idle_timeout, server_timeout, max_line, asynchronous=True)
+
+    async def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
+                       field_selector: str | None = None, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """``async for item in a.list_all(path)``: every item, following ``continue`` pages."""
+        query: dict[str, Any] = dict(params, limit=limit, labelSelector=label_selector, fieldSelector=field_selector)
+        while True:
+            r = await self.get(path, params=query)
+            r.raise_for_status()
+            body = r.json()
+            for item in body.get("items") or ():
+                yield item
+            token = (body.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            query["continue"] = token
+
+    async def aclose(self) -> None:
+        self._client.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    async def __aenter__(self) -> "AsyncSession":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._client.close()

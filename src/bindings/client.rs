@@ -64,7 +64,46 @@ fn header_map(py: Python<'_>, pairs: Vec<(String, String)>) -> PyResult<HeaderMa
     Ok(map)
 }
 
+/// Sends a prepared request and reads the body unless streaming: the one implementation
+/// behind both the blocking and the async faces.
+async fn execute(transport: Arc<Transport>, req: Request, stream: bool) -> Result<Response, Error> {
+    let start = Instant::now();
+    let method = req.method.as_str().to_string();
+    let resp = transport.send(req).await?;
+    let head = Head::from_response(&resp, start.elapsed());
+    let body = if stream { Body::Streaming { resp, started: false } } else { Body::Loaded(resp.bytes().await?) };
+    Ok(Response::new(head, method, body))
+}
+
 impl Client {
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        url: &str,
+        params: Option<Vec<(String, String)>>,
+        headers: Option<Vec<(String, String)>>,
+        body: Option<&Bound<'_, PyBytes>>,
+        timeout: Option<TimeoutArg>,
+    ) -> PyResult<(Arc<Transport>, Request)> {
+        let transport = self.transport(py)?;
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| to_py(py, Error::InvalidRequest(format!("invalid HTTP method {method:?}"))))?;
+        let mut full = crate::api::url::join(transport.server(), url).map_err(|e| to_py(py, e))?;
+        if let Some(p) = params {
+            crate::api::url::add_params(&mut full, &p);
+        }
+        let req = Request {
+            method,
+            url: full,
+            headers: header_map(py, headers.unwrap_or_default())?,
+            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
+            timeouts: timeout.map(to_timeouts).transpose()?,
+        };
+        Ok((transport, req))
+    }
+
     fn transport(&self, py: Python<'_>) -> PyResult<Arc<Transport>> {
         self.transport
             .read()
@@ -175,33 +214,32 @@ impl Client {
         timeout: Option<TimeoutArg>,
         stream: bool,
     ) -> PyResult<Response> {
-        let transport = self.transport(py)?;
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| to_py(py, Error::InvalidRequest(format!("invalid HTTP method {method:?}"))))?;
-        let mut full = crate::api::url::join(transport.server(), url).map_err(|e| to_py(py, e))?;
-        if let Some(p) = params {
-            crate::api::url::add_params(&mut full, &p);
-        }
-        let req = Request {
-            method: method.clone(),
-            url: full,
-            headers: header_map(py, headers.unwrap_or_default())?,
-            body: body.map(|b| Bytes::copy_from_slice(b.as_bytes())),
-            timeouts: timeout.map(to_timeouts).transpose()?,
-        };
-        let (head, body) = block_on(py, async move {
-            let start = Instant::now();
-            let resp = transport.send(req).await?;
-            let head = Head::from_response(&resp, start.elapsed());
-            let body = if stream { Body::Streaming { resp, started: false } } else { Body::Loaded(resp.bytes().await?) };
-            Ok((head, body))
-        })?;
-        Ok(Response::new(head, method.as_str().to_string(), body))
+        let (transport, req) = self.prepare(py, method, url, params, headers, body, timeout)?;
+        block_on(py, execute(transport, req, stream))
+    }
+
+    /// `request` as an awaitable (for AsyncSession).
+    #[pyo3(signature = (method, url, params=None, headers=None, body=None, timeout=None, stream=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn request_async<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        url: &str,
+        params: Option<Vec<(String, String)>>,
+        headers: Option<Vec<(String, String)>>,
+        body: Option<&Bound<'py, PyBytes>>,
+        timeout: Option<TimeoutArg>,
+        stream: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (transport, req) = self.prepare(py, method, url, params, headers, body, timeout)?;
+        super::aio::awaitable(py, execute(transport, req, stream))
     }
 
     /// Watches a collection (see `Session.watch`).
     #[pyo3(signature = (path, label_selector=None, field_selector=None, resource_version=None, timeout=None,
-        bookmarks=false, idle_timeout=None, server_timeout=None, max_line=crate::api::lines::DEFAULT_MAX_LINE))]
+        bookmarks=false, idle_timeout=None, server_timeout=None, max_line=crate::api::lines::DEFAULT_MAX_LINE,
+        asynchronous=false))]
     #[allow(clippy::too_many_arguments)]
     fn watch(
         &self,
@@ -215,7 +253,8 @@ impl Client {
         idle_timeout: Option<f64>,
         server_timeout: Option<(u64, u64)>,
         max_line: usize,
-    ) -> PyResult<super::watch::Watch> {
+        asynchronous: bool,
+    ) -> PyResult<Py<PyAny>> {
         let transport = self.transport(py)?;
         let mut params = crate::api::watch::WatchParams::new(path);
         params.label_selector = label_selector;
@@ -231,7 +270,12 @@ impl Client {
             params.server_timeout = (lo, hi);
         }
         params.max_line = max_line;
-        Ok(super::watch::Watch::new(crate::api::watch::Watcher::new(transport, params)))
+        let watcher = crate::api::watch::Watcher::new(transport, params);
+        if asynchronous {
+            Ok(Py::new(py, super::aio::AsyncWatch::new(watcher))?.into_any())
+        } else {
+            Ok(Py::new(py, super::watch::Watch::new(watcher))?.into_any())
+        }
     }
 
     /// Frees the connections. Later requests raise SessionClosed.

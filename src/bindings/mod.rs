@@ -1,5 +1,6 @@
 //! The Python face of the core: the only module that uses PyO3.
 
+mod aio;
 mod client;
 mod errors;
 mod json;
@@ -18,6 +19,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<response::LineIterator>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
+    m.add_class::<aio::AsyncWatch>()?;
+    m.add_class::<aio::AsyncLineIterator>()?;
+    m.add_function(wrap_pyfunction!(aio::_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(json::loads, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -115,6 +115,10 @@ impl Response {
         Response { head, method, body: Arc::new(Mutex::new(body)), headers_obj: PyOnceLock::new() }
     }
 
+    fn line_state(&self, max_line: usize) -> LineState {
+        LineState { body: self.body.clone(), lines: LineBuffer::new(max_line), loaded_sent: false, done: false }
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.head.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -235,14 +239,13 @@ impl Response {
     /// bytes raises StreamError instead of exhausting memory.
     #[pyo3(signature = (max_line=DEFAULT_MAX_LINE))]
     fn iter_lines(&self, max_line: usize) -> LineIterator {
-        LineIterator {
-            state: Arc::new(Mutex::new(LineState {
-                body: self.body.clone(),
-                lines: LineBuffer::new(max_line),
-                loaded_sent: false,
-                done: false,
-            })),
-        }
+        LineIterator { state: Arc::new(Mutex::new(self.line_state(max_line))) }
+    }
+
+    /// `iter_lines()` for asyncio: `async for line in r.aiter_lines()`.
+    #[pyo3(signature = (max_line=DEFAULT_MAX_LINE))]
+    fn aiter_lines(&self, max_line: usize) -> super::aio::AsyncLineIterator {
+        super::aio::AsyncLineIterator::new(self.line_state(max_line))
     }
 
     /// Releases the connection; the unread body is discarded.
@@ -318,7 +321,7 @@ impl ByteIterator {
     }
 }
 
-struct LineState {
+pub struct LineState {
     body: SharedBody,
     lines: LineBuffer,
     loaded_sent: bool,
@@ -326,7 +329,7 @@ struct LineState {
 }
 
 impl LineState {
-    async fn next_line(&mut self) -> Result<Option<Bytes>, Error> {
+    pub async fn next_line(&mut self) -> Result<Option<Bytes>, Error> {
         loop {
             if let Some(line) = self.lines.next_line()? {
                 return Ok(Some(line));

@@ -19,6 +19,9 @@ where
     F: Future<Output = Result<T, Error>> + Send,
     T: Send,
 {
+    if crate::runtime::is_shut_down() {
+        return Err(to_py(py, Error::Closed));
+    }
     let rt = crate::runtime::get();
     let mut fut = std::pin::pin!(fut);
     loop {
