@@ -43,6 +43,24 @@ def median_ms(fn, reps: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def interleaved_ms(fns: dict, reps: int, slow: dict | None = None) -> dict[str, float]:
+    """Median ms of each function, running them in turn within each repetition so that
+    the machine's drift (it is shared) hits every client alike. `slow` ones run in the
+    first reps // 3 repetitions only."""
+    slow = slow or {}
+    times: dict[str, list[float]] = {name: [] for name in [*fns, *slow]}
+    for name, fn in [*fns.items(), *slow.items()]:
+        fn()  # warm up
+    for rep in range(reps):
+        chosen = list(fns.items()) + (list(slow.items()) if rep < max(3, reps // 3) else [])
+        for name, fn in chosen:
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def report(title: str, rows: dict[str, float], ours: str, unit: str = "ms") -> None:
     print(f"\n## {title}")
     width = max(len(k) for k in rows)
@@ -80,12 +98,13 @@ def list_benchmark(url: str, ca: str, reps: int, size_mb: float) -> dict[str, fl
             if was:
                 gc.enable()
 
-    rows = {
-        "kubesession get().json()": median_ms(lambda: check(s.get(LIST_PATH).json()), reps),
-        "requests .json()": median_ms(lambda: check(rs.get(url + LIST_PATH).json()), reps),
-        "httpx .json()": median_ms(lambda: check(hx.get(url + LIST_PATH).json()), reps),
-        "floor: orjson, GC paused, bytes in memory": median_ms(floor, reps),
+    fns = {
+        "kubesession get().json()": lambda: check(s.get(LIST_PATH).json()),
+        "requests .json()": lambda: check(rs.get(url + LIST_PATH).json()),
+        "httpx .json()": lambda: check(hx.get(url + LIST_PATH).json()),
+        "floor: orjson, GC paused, bytes in memory": floor,
     }
+    slow = {}
     try:
         import kubernetes
 
@@ -99,10 +118,109 @@ def list_benchmark(url: str, ca: str, reps: int, size_mb: float) -> dict[str, fl
             pods = api.list_namespaced_pod("bench")
             assert len(pods.items) == 10_000
 
-        rows["kubernetes (official, models)"] = median_ms(official, max(3, reps // 3))
+        slow["kubernetes (official, models)"] = official
     except ImportError:
         print("  (kubernetes client not installed: pip install kubernetes)")
+    rows = interleaved_ms(fns, reps, slow)
     report(f"LIST 10,000 pods ({size_mb:.1f} MB) over loopback TLS, to Python objects", rows, "kubesession get().json()")
+    return rows
+
+
+def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, float]:
+    """n MODIFIED pod events streamed by the local TLS server; every client decodes each
+    event fully and reads object.metadata.name."""
+    import asyncio
+
+    import httpx
+    import kubesession as ks
+    import orjson
+    import requests
+
+    token = "bench-token"
+    watch_url = url + LIST_PATH + "?watch=1"
+    s = ks.Session(url, token=token, ca_file=ca)
+
+    def ours():
+        count = 0
+        for ev in s.watch(LIST_PATH, resource_version="1"):
+            assert ev.object["metadata"]["name"]
+            count += 1
+            if count == n:
+                break
+
+    def ours_async():
+        async def main():
+            a = ks.AsyncSession(url, token=token, ca_file=ca)
+            count = 0
+            async for ev in a.watch(LIST_PATH, resource_version="1"):
+                assert ev.object["metadata"]["name"]
+                count += 1
+                if count == n:
+                    break
+        asyncio.run(main())
+
+    rs = requests.Session()
+    rs.verify = ca
+    rs.trust_env = False
+    rs.headers["Authorization"] = f"Bearer {token}"
+
+    def with_requests():
+        with rs.get(watch_url, stream=True) as r:
+            for line in r.iter_lines(chunk_size=64 * 1024):
+                ev = json.loads(line)
+                assert ev["object"]["metadata"]["name"]
+
+    hx = httpx.Client(verify=ca, headers={"Authorization": f"Bearer {token}"})
+
+    def with_httpx():
+        with hx.stream("GET", watch_url) as r:
+            for line in r.iter_lines():
+                if line:
+                    ev = json.loads(line)
+                    assert ev["object"]["metadata"]["name"]
+
+    lines = rs.get(watch_url).content.splitlines()
+
+    def floor():
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            for line in lines:
+                assert orjson.loads(line)["object"]["metadata"]["name"]
+        finally:
+            if was:
+                gc.enable()
+
+    fns = {
+        "kubesession watch (sync)": ours,
+        "kubesession watch (async)": ours_async,
+        "requests iter_lines + json.loads": with_requests,
+        "httpx iter_lines + json.loads": with_httpx,
+        "floor: orjson per line, GC paused, in memory": floor,
+    }
+    slow = {}
+    try:
+        import kubernetes
+
+        cfg = kubernetes.client.Configuration()
+        cfg.host = url
+        cfg.ssl_ca_cert = ca
+        cfg.api_key = {"authorization": f"Bearer {token}"}
+        api = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+
+        def official():
+            count = 0
+            for ev in kubernetes.watch.Watch().stream(api.list_namespaced_pod, "bench", resource_version="1"):
+                assert ev["object"].metadata.name
+                count += 1
+                if count == n:
+                    break
+
+        slow["kubernetes.watch.Watch (models)"] = official
+    except ImportError:
+        pass
+    rows = interleaved_ms(fns, reps, slow)
+    report(f"WATCH {n:,} MODIFIED pod events over loopback TLS, each fully decoded", rows, "kubesession watch (sync)")
     return rows
 
 
@@ -169,7 +287,7 @@ def import_time(reps: int = 15) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["list", "gets", "import"], default=None)
+    ap.add_argument("--only", choices=["list", "watch", "gets", "import"], default=None)
     args = ap.parse_args()
     reps = 5 if args.quick else 11
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {reps} runs")
@@ -178,10 +296,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pki = Pki(Path(tmp))
         cert, key = pki.issue("bench", "bench", server=True)
-        if args.only in (None, "list"):
+        if args.only in (None, "list", "watch"):
             body = pod_list()
-            with BenchServer(str(cert), str(key), body, watch_stream(10)) as srv:
-                list_benchmark(srv.url, str(pki.ca_file), reps, len(body) / 1e6)
+            with BenchServer(str(cert), str(key), body, watch_stream()) as srv:
+                if args.only in (None, "list"):
+                    list_benchmark(srv.url, str(pki.ca_file), reps, len(body) / 1e6)
+                if args.only in (None, "watch"):
+                    watch_benchmark(srv.url, str(pki.ca_file), reps)
     if args.only in (None, "gets"):
         small_gets(400 if args.quick else 2000)
     if args.only in (None, "import"):

@@ -13,6 +13,6 @@ bash scripts/build-apiserver.sh
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.16,<2" "cryptography>=41" "$@"
+.venv/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.16,<2" "cryptography>=41" "orjson>=3.9" "$@"
 # Release build: the benchmarks and the GIL/timing-free tests want the real thing.
 .venv/bin/maturin develop --release -q

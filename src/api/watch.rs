@@ -23,12 +23,16 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use super::lines::{LineBuffer, DEFAULT_MAX_LINE};
 use super::status::Status;
 use crate::error::Error;
 use crate::transport::{self, Request, Timeouts, Transport};
+
+/// How much already-arrived data one read may gather beyond the chunk it waited for.
+const GREEDY_READ: usize = 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -51,11 +55,44 @@ impl EventType {
     }
 }
 
-/// One event: its type and the object's JSON, undecoded (the bindings decode it).
+/// One event: its type and the object's JSON, undecoded (the bindings decode it), and
+/// where its line started in the stream (for error messages).
 #[derive(Clone, Debug)]
 pub struct Event {
     pub kind: EventType,
     pub object: Bytes,
+    pub offset: u64,
+}
+
+/// The resourceVersion to resume from. Reading it out of every event would parse each
+/// object twice; instead the last delivered object is kept and parsed only when the
+/// version is needed (a reconnect, or the user asking).
+#[derive(Debug, Default)]
+struct Progress {
+    rv: Option<String>,
+    last: Option<Bytes>,
+}
+
+impl Progress {
+    fn delivered(&mut self, object: &Bytes) {
+        self.last = Some(object.clone());
+    }
+
+    fn set(&mut self, rv: Option<String>) {
+        self.rv = rv;
+        self.last = None;
+    }
+
+    fn current(&mut self) -> Option<&str> {
+        if let Some(obj) = self.last.take() {
+            if let Ok(meta) = serde_json::from_slice::<ObjectMeta<'_>>(&obj) {
+                if let Some(rv) = meta.metadata.and_then(|m| m.resource_version) {
+                    self.rv = Some(rv.into_owned());
+                }
+            }
+        }
+        self.rv.as_deref()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -185,8 +222,11 @@ pub struct Watcher {
     transport: Arc<Transport>,
     params: WatchParams,
     state: State,
-    resource_version: Option<String>,
+    progress: Progress,
     pending: VecDeque<Event>,
+    /// A failure seen while reading buffered lines synchronously: wait (backoff) before
+    /// the next connection attempt.
+    retry_pending: bool,
     deadline: Option<Instant>,
     backoff: Backoff,
     stop: Arc<StopHandle>,
@@ -238,7 +278,8 @@ impl Watcher {
     pub fn new(transport: Arc<Transport>, params: WatchParams) -> Watcher {
         let state = if params.resource_version.is_some() { State::Connect } else { State::List { resync: false } };
         Watcher {
-            resource_version: params.resource_version.clone(),
+            progress: Progress { rv: params.resource_version.clone(), last: None },
+            retry_pending: false,
             deadline: params.timeout.map(|t| Instant::now() + t),
             backoff: Backoff::new(params.backoff.clone()),
             transport,
@@ -255,8 +296,31 @@ impl Watcher {
     }
 
     /// The resourceVersion of the last event handed out (or of the last list).
-    pub fn resource_version(&self) -> Option<&str> {
-        self.resource_version.as_deref()
+    pub fn resource_version(&mut self) -> Option<&str> {
+        self.progress.current()
+    }
+
+    /// The next event if it can be had without I/O (queued, or a complete line already
+    /// buffered); None when the caller must await [`Watcher::next`]. This is the hot path
+    /// of a busy watch: no waiting, no task switch, no timer.
+    pub fn next_buffered(&mut self) -> Result<Option<Event>, Error> {
+        if self.stop.is_stopped() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+        if let Some(ev) = self.pending.pop_front() {
+            return Ok(Some(ev));
+        }
+        match self.take_buffered() {
+            Ok(ev) => Ok(ev),
+            Err(Failure::Retry(_)) => {
+                self.retry_pending = true;
+                Ok(None)
+            }
+            Err(Failure::Fatal(e)) => {
+                self.finish();
+                Err(e)
+            }
+        }
     }
 
     pub fn reconnects(&self) -> u64 {
@@ -302,6 +366,9 @@ impl Watcher {
         loop {
             if let Some(ev) = self.pending.pop_front() {
                 return Ok(ev);
+            }
+            if std::mem::take(&mut self.retry_pending) {
+                tokio::time::sleep(self.backoff.next_delay()).await;
             }
             let step = match &self.state {
                 State::Done => return Err(Error::Closed),
@@ -396,11 +463,12 @@ impl Watcher {
                 }
             }
         };
-        self.resource_version = list_rv.clone();
+        self.progress.set(list_rv.clone());
         if resync {
-            self.pending.push_back(Event { kind: EventType::Resync, object: synthesize_list(&api_version, &kind, list_rv.as_deref(), &items) });
+            let object = synthesize_list(&api_version, &kind, list_rv.as_deref(), &items);
+            self.pending.push_back(Event { kind: EventType::Resync, object, offset: 0 });
         } else {
-            self.pending.extend(items.into_iter().map(|object| Event { kind: EventType::Added, object }));
+            self.pending.extend(items.into_iter().map(|object| Event { kind: EventType::Added, object, offset: 0 }));
         }
         self.state = State::Connect;
         Ok(())
@@ -416,8 +484,8 @@ impl Watcher {
             ("allowWatchBookmarks".to_string(), "true".to_string()),
             ("timeoutSeconds".to_string(), server_timeout.to_string()),
         ];
-        if let Some(rv) = &self.resource_version {
-            query.push(("resourceVersion".into(), rv.clone()));
+        if let Some(rv) = self.progress.current() {
+            query.push(("resourceVersion".into(), rv.to_string()));
         }
         let url = self.url(&query).map_err(Failure::Fatal)?;
         let shown = transport::redact_url(&url);
@@ -448,39 +516,23 @@ impl Watcher {
     /// the buffer only right before its event is returned.
     async fn read(&mut self) -> Result<Option<Event>, Failure> {
         loop {
-            let State::Streaming(stream) = &mut self.state else { return Ok(None) };
-            let offset = stream.lines.offset();
-            if let Some(line) = stream.lines.next_line().map_err(Failure::Fatal)? {
-                if line.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                match handle_line(&line, offset, &self.params, &mut self.resource_version)? {
-                    LineOutcome::Event(ev) => {
-                        // A connection that delivers events proves the server healthy: the
-                        // next failure starts the backoff from its first step again.
-                        if stream.delivered == 0 {
-                            self.backoff.reset();
-                        }
-                        stream.delivered += 1;
-                        return Ok(Some(ev));
-                    }
-                    LineOutcome::Skip => continue,
-                    LineOutcome::Relist => {
-                        self.state = State::List { resync: true };
-                        return Ok(None);
-                    }
-                    LineOutcome::Resume(e) => {
-                        self.state = State::Connect;
-                        self.reconnects += 1;
-                        return Err(Failure::Retry(e));
-                    }
-                }
+            if let Some(ev) = self.take_buffered()? {
+                return Ok(Some(ev));
             }
+            let State::Streaming(stream) = &mut self.state else { return Ok(None) };
             let chunk = tokio::time::timeout(stream.idle, stream.resp.chunk()).await;
             let (delivered, lived) = (stream.delivered, stream.opened.elapsed());
             match chunk {
                 Ok(Ok(Some(c))) => {
                     stream.lines.push(&c);
+                    // Take whatever else has already arrived, so that many events are
+                    // handed out from the buffer (the hot path) per wait on the network.
+                    while stream.lines.buffered() < GREEDY_READ {
+                        match stream.resp.chunk().now_or_never() {
+                            Some(Ok(Some(more))) => stream.lines.push(&more),
+                            _ => break, // nothing ready (an end or error shows again on the next await)
+                        }
+                    }
                     continue;
                 }
                 Ok(Ok(None)) => {
@@ -508,16 +560,46 @@ impl Watcher {
             }
         }
     }
+
+    /// Hands out the next event from complete lines already buffered, without I/O. The
+    /// stream stays in `self.state`, so a cancelled caller loses nothing: a line leaves
+    /// the buffer only right before its event is returned.
+    fn take_buffered(&mut self) -> Result<Option<Event>, Failure> {
+        loop {
+            let State::Streaming(stream) = &mut self.state else { return Ok(None) };
+            let offset = stream.lines.offset();
+            let Some(line) = stream.lines.next_line().map_err(Failure::Fatal)? else { return Ok(None) };
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            match handle_line(&line, offset, &self.params, &mut self.progress)? {
+                LineOutcome::Event(ev) => {
+                    // A connection that delivers events proves the server healthy: the
+                    // next failure starts the backoff from its first step again.
+                    if stream.delivered == 0 {
+                        self.backoff.reset();
+                    }
+                    stream.delivered += 1;
+                    return Ok(Some(ev));
+                }
+                LineOutcome::Skip => continue,
+                LineOutcome::Relist => {
+                    self.state = State::List { resync: true };
+                    return Ok(None);
+                }
+                LineOutcome::Resume(e) => {
+                    self.state = State::Connect;
+                    self.reconnects += 1;
+                    return Err(Failure::Retry(e));
+                }
+            }
+        }
+    }
 }
 
 /// Turns one line of the stream into what the watcher does next; advances the
 /// resourceVersion for every event, bookmarks included.
-fn handle_line(
-    line: &Bytes,
-    offset: u64,
-    params: &WatchParams,
-    resource_version: &mut Option<String>,
-) -> Result<LineOutcome, Failure> {
+fn handle_line(line: &Bytes, offset: u64, params: &WatchParams, progress: &mut Progress) -> Result<LineOutcome, Failure> {
     let bad = |e: serde_json::Error| {
         let preview: String = String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned();
         Failure::Fatal(Error::Body(format!(
@@ -525,14 +607,20 @@ fn handle_line(
             params.path
         )))
     };
-    let wire: WireEvent<'_> = serde_json::from_slice(line).map_err(bad)?;
-    let kind = match wire.kind {
+    let (kind_str, object) = match split_event(line) {
+        Some(parts) => parts,
+        None => {
+            let wire: WireEvent<'_> = serde_json::from_slice(line).map_err(bad)?;
+            (wire.kind.to_string(), line.slice_ref(wire.object.get().as_bytes()))
+        }
+    };
+    let kind = match kind_str.as_str() {
         "ADDED" => EventType::Added,
         "MODIFIED" => EventType::Modified,
         "DELETED" => EventType::Deleted,
         "BOOKMARK" => EventType::Bookmark,
         "ERROR" => {
-            let raw = Bytes::copy_from_slice(wire.object.get().as_bytes());
+            let raw = object;
             let status = Status::parse(&raw);
             let code = status.as_ref().and_then(|s| s.code).unwrap_or(500);
             let reason = status.as_ref().and_then(|s| s.reason.clone()).unwrap_or_default();
@@ -553,15 +641,32 @@ fn handle_line(
             ))))
         }
     };
-    let object = line.slice_ref(wire.object.get().as_bytes());
-    let meta: ObjectMeta<'_> = serde_json::from_slice(&object).map_err(bad)?;
-    if let Some(rv) = meta.metadata.and_then(|m| m.resource_version) {
-        *resource_version = Some(rv.into_owned());
-    }
+    // The object itself is validated when it is decoded (by the bindings, or by
+    // `Progress::current`); a malformed one ends the watch with an error naming `offset`.
+    progress.delivered(&object);
     if kind == EventType::Bookmark && !params.bookmarks {
         return Ok(LineOutcome::Skip);
     }
-    Ok(LineOutcome::Event(Event { kind, object }))
+    Ok(LineOutcome::Event(Event { kind, object, offset }))
+}
+
+/// The API server writes every event as `{"type":"T","object":{...}}`, in that order:
+/// split that layout without a parse. Anything else takes the general (serde) path.
+fn split_event(line: &Bytes) -> Option<(String, Bytes)> {
+    const HEAD: &[u8] = br#"{"type":""#;
+    const MID: &[u8] = br#"","object":"#;
+    let rest = line.strip_prefix(HEAD)?;
+    let end = memchr::memchr(b'"', rest)?;
+    let kind = std::str::from_utf8(&rest[..end]).ok()?;
+    if !kind.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let after = rest[end..].strip_prefix(MID)?;
+    let trimmed = after.strip_suffix(b"}")?;
+    if trimmed.first() != Some(&b'{') || trimmed.last() != Some(&b'}') {
+        return None;
+    }
+    Some((kind.to_string(), line.slice_ref(trimmed)))
 }
 
 enum LineOutcome {
@@ -633,6 +738,25 @@ fn synthesize_list(api_version: &str, kind: &str, rv: Option<&str>, items: &[Byt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_the_api_servers_event_layout() {
+        let line = Bytes::from_static(br#"{"type":"MODIFIED","object":{"kind":"Pod","metadata":{"resourceVersion":"7"}}}"#);
+        let (kind, object) = split_event(&line).unwrap();
+        assert_eq!(kind, "MODIFIED");
+        assert_eq!(&object[..], br#"{"kind":"Pod","metadata":{"resourceVersion":"7"}}"#);
+        let mut p = Progress::default();
+        p.delivered(&object);
+        assert_eq!(p.current(), Some("7"));
+        // Other layouts fall back to the general parser.
+        assert!(split_event(&Bytes::from_static(br#"{"object":{},"type":"ADDED"}"#)).is_none());
+        assert!(split_event(&Bytes::from_static(br#"{"type":"ADDED","object":{}} "#)).is_none());
+        let params = WatchParams::new("/x");
+        let mut p = Progress::default();
+        let other = Bytes::from_static(br#"{ "object": {"metadata":{"resourceVersion":"9"}}, "type": "ADDED" }"#);
+        assert!(matches!(handle_line(&other, 0, &params, &mut p), Ok(LineOutcome::Event(_))));
+        assert_eq!(p.current(), Some("9"));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_resets() {

@@ -92,7 +92,7 @@ pub struct AsyncWatch {
 }
 
 impl AsyncWatch {
-    pub fn new(watcher: Watcher) -> AsyncWatch {
+    pub fn new(mut watcher: Watcher) -> AsyncWatch {
         let stop = watcher.stop_handle();
         let rv = watcher.resource_version().map(str::to_string);
         AsyncWatch {
@@ -110,20 +110,33 @@ impl AsyncWatch {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        // Hot path: an event already buffered is handed back as an awaitable that is
+        // complete at once, without a round trip through the event loop.
+        if let Ok(mut w) = self.watcher.try_lock() {
+            match w.next_buffered() {
+                Ok(Some(ev)) => {
+                    let ev = WatchEvent::from_event(py, ev, &self.stop)?;
+                    return Ok(Bound::new(py, Ready { value: std::sync::Mutex::new(Some(Py::new(py, ev)?.into_any())) })?.into_any());
+                }
+                Ok(None) => {}
+                Err(e) => return Err(to_py(py, e)),
+            }
+        }
         let watcher = self.watcher.clone();
         let rv_slot = self.resource_version.clone();
+        let stop = self.stop.clone();
         if crate::runtime::is_shut_down() {
             return Err(to_py(py, Error::Closed));
         }
         pyo3_async_runtimes::generic::future_into_py::<KsRuntime, _, WatchEvent>(py, async move {
-            let (ev, rv) = {
+            let ev = {
                 let mut w = watcher.lock().await;
                 let ev = w.next().await;
-                (ev, w.resource_version().map(str::to_string))
+                *rv_slot.lock().unwrap_or_else(|p| p.into_inner()) = w.resource_version().map(str::to_string);
+                ev
             };
-            *rv_slot.lock().unwrap_or_else(|p| p.into_inner()) = rv;
             Python::attach(|py| match ev {
-                Ok(Some(ev)) => WatchEvent::from_event(py, ev),
+                Ok(Some(ev)) => WatchEvent::from_event(py, ev, &stop),
                 Ok(None) => Err(PyStopAsyncIteration::new_err(())),
                 Err(e) => Err(to_py(py, e)),
             })
@@ -132,7 +145,10 @@ impl AsyncWatch {
 
     #[getter]
     fn resource_version(&self) -> Option<String> {
-        self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        match self.watcher.try_lock() {
+            Ok(mut w) => w.resource_version().map(str::to_string),
+            Err(_) => self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
     }
 
     #[getter]
@@ -154,6 +170,39 @@ impl AsyncWatch {
         self.stop.stop();
         awaitable(py, async move { Ok(false) })
     }
+}
+
+/// An awaitable that is already complete: `await` returns `value` at once.
+#[pyclass(module = "kubesession._core", name = "Ready")]
+pub struct Ready {
+    value: std::sync::Mutex<Option<Py<PyAny>>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = self.value.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_else(|| py.None());
+        Err(pyo3::exceptions::PyStopIteration::new_err((value,)))
+    }
+
+    fn send(&self, py: Python<'_>, _value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.__next__(py)
+    }
+
+    #[pyo3(signature = (exc, *_args))]
+    fn throw(&self, exc: &Bound<'_, PyAny>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        Err(PyErr::from_value(exc.clone()))
+    }
+
+    fn close(&self) {}
 }
 
 /// `async for line in response.aiter_lines()`.

@@ -6,9 +6,11 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use tokio::sync::Mutex;
 
+use super::errors::to_py;
 use super::json::decode;
 use super::wait::block_on;
 use crate::api::watch::{Event, StopHandle, Watcher};
+use crate::error::Error;
 
 /// One watch event: `type` ("ADDED", "MODIFIED", "DELETED", "BOOKMARK" or "RESYNC") and
 /// `object` (a dict; for RESYNC the fresh list). `ev["type"]`/`ev["object"]` work too, as
@@ -22,8 +24,20 @@ pub struct WatchEvent {
 }
 
 impl WatchEvent {
-    pub fn from_event(py: Python<'_>, ev: Event) -> PyResult<WatchEvent> {
-        Ok(WatchEvent { kind: ev.kind.as_str(), object: decode(py, &ev.object)?.unbind() })
+    /// Decodes the event's object. A malformed object is a bad line in the stream: the
+    /// watch ends with a StreamError naming the line's offset.
+    pub fn from_event(py: Python<'_>, ev: Event, stop: &StopHandle) -> PyResult<WatchEvent> {
+        match decode(py, &ev.object) {
+            Ok(object) => Ok(WatchEvent { kind: ev.kind.as_str(), object: object.unbind() }),
+            Err(e) => {
+                stop.stop();
+                Err(to_py(py, Error::Body(format!(
+                    "bad line in the watch stream at byte offset {}: {}",
+                    ev.offset,
+                    e.value(py)
+                ))))
+            }
+        }
     }
 }
 
@@ -66,6 +80,7 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(watcher: Watcher) -> Watch {
+        let mut watcher = watcher;
         let stop = watcher.stop_handle();
         let rv = watcher.resource_version().map(str::to_string);
         Watch {
@@ -74,10 +89,6 @@ impl Watch {
             resource_version: StdMutex::new(rv),
             reconnects: StdMutex::new(0),
         }
-    }
-
-    pub fn shared(&self) -> (Arc<Mutex<Watcher>>, Arc<StopHandle>) {
-        (self.watcher.clone(), self.stop.clone())
     }
 }
 
@@ -88,6 +99,14 @@ impl Watch {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<WatchEvent>> {
+        // Hot path: the next event is already buffered; no GIL release, no task switch.
+        if let Ok(mut w) = self.watcher.try_lock() {
+            match w.next_buffered() {
+                Ok(Some(ev)) => return WatchEvent::from_event(py, ev, &self.stop).map(Some),
+                Ok(None) => {}
+                Err(e) => return Err(to_py(py, e)),
+            }
+        }
         let watcher = self.watcher.clone();
         let (ev, rv, reconnects) = block_on(py, async move {
             let mut w = watcher.lock().await;
@@ -96,13 +115,16 @@ impl Watch {
         })?;
         *self.resource_version.lock().unwrap_or_else(|p| p.into_inner()) = rv;
         *self.reconnects.lock().unwrap_or_else(|p| p.into_inner()) = reconnects;
-        ev.map(|e| WatchEvent::from_event(py, e)).transpose()
+        ev.map(|ev| WatchEvent::from_event(py, ev, &self.stop)).transpose()
     }
 
     /// The resourceVersion of the last event delivered (bookmarks included).
     #[getter]
     fn resource_version(&self) -> Option<String> {
-        self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        match self.watcher.try_lock() {
+            Ok(mut w) => w.resource_version().map(str::to_string),
+            Err(_) => self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
     }
 
     /// How many times the watch reconnected (server timeouts, broken or idle connections).
