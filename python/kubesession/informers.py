@@ -119,33 +119,25 @@ class Informer:
     def _apply(self, kind: str, obj: dict[str, Any]) -> None:
         if kind == "RESYNC":
             fresh = {key_of(o): o for o in obj.get("items") or ()}
-            for key, old in list(self.store.items()):
+            for key, gone in list(self.store.items()):
                 if key not in fresh:
                     del self.store[key]
-                    self._call(self.on_delete, old)
+                    self._call(self.on_delete, gone)
             for key, new in fresh.items():
-                old = self.store.get(key)
-                self.store[key] = new
-                if old is None:
-                    self._call(self.on_add, new)
-                elif (old.get("metadata") or {}).get("resourceVersion") != (new.get("metadata") or {}).get("resourceVersion"):
-                    self._call(self.on_update, old, new)
-            return
-        key = key_of(obj)
-        if kind == "ADDED":
-            old = self.store.get(key)
-            self.store[key] = obj
-            if old is None:
-                self._call(self.on_add, obj)
-            else:
-                self._call(self.on_update, old, obj)
-        elif kind == "MODIFIED":
-            old = self.store.get(key)
-            self.store[key] = obj
-            if old is None:
-                self._call(self.on_add, obj)
-            else:
-                self._call(self.on_update, old, obj)
+                self._upsert(key, new, only_if_changed=True)
+        elif kind in ("ADDED", "MODIFIED"):
+            self._upsert(key_of(obj), obj)
         elif kind == "DELETED":
-            old = self.store.pop(key, obj)
-            self._call(self.on_delete, old)
+            self._call(self.on_delete, self.store.pop(key_of(obj), obj))
+
+    def _upsert(self, key: str, new: dict[str, Any], only_if_changed: bool = False) -> None:
+        previous = self.store.get(key)
+        self.store[key] = new
+        if previous is None:
+            self._call(self.on_add, new)
+        elif not only_if_changed or _rv(previous) != _rv(new):
+            self._call(self.on_update, previous, new)
+
+
+def _rv(obj: dict[str, Any]) -> Any:
+    return (obj.get("metadata") or {}).get("resourceVersion")

@@ -6,7 +6,7 @@ import json as _json
 import os
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _core
 from .exceptions import InsecureRequestWarning
@@ -39,6 +39,7 @@ _UNSET: Any = _Unset()
 Params = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]
 TimeoutArg = Union[float, tuple[Union[float, None], Union[float, None]], None]
 PathLike = Union[str, "os.PathLike[str]"]
+_S = TypeVar("_S", bound="_SessionBase")
 
 
 def _timeout(value: TimeoutArg) -> tuple[float | None, float | None]:
@@ -86,6 +87,9 @@ def _path(value: PathLike | None) -> str | None:
 class _SessionBase:
     """Configuration and request preparation shared by Session and AsyncSession (one
     implementation behind both faces, as in httpx): everything but the I/O itself."""
+
+    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
+        self._configure(server, **kwargs)
 
     def _configure(
         self,
@@ -161,8 +165,8 @@ class _SessionBase:
 
     @classmethod
     def from_kubeconfig(
-        cls, path: PathLike | list[PathLike] | None = None, context: str | None = None, **kwargs: Any
-    ) -> Any:
+        cls: type[_S], path: PathLike | list[PathLike] | None = None, context: str | None = None, **kwargs: Any
+    ) -> _S:
         """A session from kubeconfig file(s): ``path`` (a path or a list merged like
         KUBECONFIG), else ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` defaults to
         current-context::
@@ -179,7 +183,7 @@ class _SessionBase:
         return cls(context=context, _source="kubeconfig", _kubeconfig=paths, _stacklevel=4, **kwargs)
 
     @classmethod
-    def in_cluster(cls, service_account_dir: PathLike | None = None, **kwargs: Any) -> Any:
+    def in_cluster(cls: type[_S], service_account_dir: PathLike | None = None, **kwargs: Any) -> _S:
         """A session from inside a pod: the service-account token (re-read as it rotates),
         its CA and namespace, and ``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT``::
 
@@ -206,8 +210,9 @@ class _SessionBase:
         data: str | bytes | Mapping[str, Any] | None,
         timeout: TimeoutArg,
         content_type: str | None,
-    ) -> tuple[Any, ...]:
-        """The arguments of ``_core.Client.request`` after ``method``."""
+    ) -> tuple[str, list[tuple[str, str]] | None, list[tuple[str, str]] | None, bytes | None,
+               tuple[float | None, float | None] | None]:
+        """The arguments of ``_core.Client.request`` between ``method`` and ``stream``."""
         merged = self.headers.copy() if self.headers else Headers()
         if headers:
             for key, value in headers.items():
@@ -241,14 +246,6 @@ class _SessionBase:
             None if timeout is _UNSET else _timeout(timeout),
         )
 
-    def _watch(self, path: str, label_selector: str | None, field_selector: str | None,
-               resource_version: str | None, timeout: float | None, bookmarks: bool, idle_timeout: float | None,
-               server_timeout: tuple[int, int] | None, max_line: int, asynchronous: bool) -> Any:
-        return self._client.watch(
-            path, label_selector, field_selector, resource_version, timeout, bookmarks, idle_timeout,
-            server_timeout, max_line, asynchronous,
-        )
-
     def __repr__(self) -> str:
         state = " closed" if self._client.closed else ""
         return (
@@ -279,9 +276,6 @@ class Session(_SessionBase):
     ``http2`` (negotiate HTTP/2; HTTP/1.1 by default, which is faster for sequential requests).
     """
 
-    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
-        self._configure(server, **kwargs)
-
     def request(
         self,
         method: str,
@@ -300,8 +294,8 @@ class Session(_SessionBase):
 
             r = s.request("GET", "/api/v1/namespaces", params={"limit": 10})
         """
-        args = self._prepare(url, params, headers, json, data, timeout, content_type)
-        return self._client.request(method, *args, stream)
+        url_, query, header_list, body, timeout_ = self._prepare(url, params, headers, json, data, timeout, content_type)
+        return self._client.request(method, url_, query, header_list, body, timeout_, stream)
 
     def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
         """``GET url``. ``r = s.get("/api/v1/namespaces/default/pods")``"""
@@ -359,8 +353,8 @@ class Session(_SessionBase):
             for ev in s.watch(f"/api/v1/namespaces/{s.namespace}/pods"):
                 print(ev.type, ev.object["metadata"]["name"])
         """
-        return self._watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
-                           idle_timeout, server_timeout, max_line, asynchronous=False)
+        return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
+                                  idle_timeout, server_timeout, max_line, False)
 
     def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                  field_selector: str | None = None, **params: Any) -> Iterator[dict[str, Any]]:
@@ -413,9 +407,6 @@ class AsyncSession(_SessionBase):
                 ...
     """
 
-    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
-        self._configure(server, **kwargs)
-
     async def request(
         self,
         method: str,
@@ -430,8 +421,8 @@ class AsyncSession(_SessionBase):
     ) -> _core.Response:
         """``await a.request("GET", path)``; with ``stream=True`` read the body with
         ``async for line in r.aiter_lines()``."""
-        args = self._prepare(url, params, headers, json, data, timeout, content_type)
-        return await self._client.request_async(method, *args, stream)
+        url_, query, header_list, body, timeout_ = self._prepare(url, params, headers, json, data, timeout, content_type)
+        return await self._client.request_async(method, url_, query, header_list, body, timeout_, stream)
 
     async def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
         return await self.request("GET", url, params=params, **kwargs)
@@ -469,8 +460,8 @@ class AsyncSession(_SessionBase):
         max_line: int = 64 * 1024 * 1024,
     ) -> _core.AsyncWatch:
         """``async for ev in a.watch(path)``: the same semantics as ``Session.watch``."""
-        return self._watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
-                           idle_timeout, server_timeout, max_line, asynchronous=True)
+        return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
+                                  idle_timeout, server_timeout, max_line, True)
 
     async def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                        field_selector: str | None = None, **params: Any) -> AsyncIterator[dict[str, Any]]:
