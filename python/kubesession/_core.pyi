@@ -69,13 +69,13 @@ class Client:
     def watch(
         self, path: str, label_selector: str | None, field_selector: str | None, resource_version: str | None,
         timeout: float | None, bookmarks: bool, idle_timeout: float | None, server_timeout: tuple[int, int] | None,
-        max_line: int, asynchronous: Literal[False] = False,
+        max_line: int, asynchronous: Literal[False] = False, transport: str = "http",
     ) -> Watch: ...
     @overload
     def watch(
         self, path: str, label_selector: str | None, field_selector: str | None, resource_version: str | None,
         timeout: float | None, bookmarks: bool, idle_timeout: float | None, server_timeout: tuple[int, int] | None,
-        max_line: int, asynchronous: Literal[True],
+        max_line: int, asynchronous: Literal[True], transport: str = "http",
     ) -> AsyncWatch: ...
     def close(self) -> None: ...
 

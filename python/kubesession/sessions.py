@@ -342,19 +342,21 @@ class Session(_SessionBase):
         idle_timeout: float | None = None,
         server_timeout: tuple[int, int] | None = None,
         max_line: int = 64 * 1024 * 1024,
+        transport: str = "http",
     ) -> _core.Watch:
         """Watches a collection, correctly by default: lists first (each existing object
         arrives as ADDED) unless ``resource_version`` is given, then streams changes,
         reconnecting from the last delivered resourceVersion with jittered backoff when the
         stream ends, breaks or goes quiet for longer than ``idle_timeout``. A 410 relists and
         yields one ``RESYNC`` event whose ``object`` is the fresh list. ``timeout`` bounds the
-        whole watch; without it the watch runs until ``stop()``::
+        whole watch; without it the watch runs until ``stop()``. ``transport="websocket"``
+        streams over a WebSocket upgrade of the same URL (same TLS, same semantics)::
 
             for ev in s.watch(f"/api/v1/namespaces/{s.namespace}/pods"):
                 print(ev.type, ev.object["metadata"]["name"])
         """
         return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
-                                  idle_timeout, server_timeout, max_line, False)
+                                  idle_timeout, server_timeout, max_line, False, transport)
 
     def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                  field_selector: str | None = None, **params: Any) -> Iterator[dict[str, Any]]:
@@ -458,10 +460,11 @@ class AsyncSession(_SessionBase):
         idle_timeout: float | None = None,
         server_timeout: tuple[int, int] | None = None,
         max_line: int = 64 * 1024 * 1024,
+        transport: str = "http",
     ) -> _core.AsyncWatch:
         """``async for ev in a.watch(path)``: the same semantics as ``Session.watch``."""
         return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
-                                  idle_timeout, server_timeout, max_line, True)
+                                  idle_timeout, server_timeout, max_line, True, transport)
 
     async def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                        field_selector: str | None = None, **params: Any) -> AsyncIterator[dict[str, Any]]:

@@ -29,6 +29,7 @@ use tokio::sync::Notify;
 use super::lines::{LineBuffer, DEFAULT_MAX_LINE};
 use super::status::Status;
 use crate::error::Error;
+use crate::transport::websocket::{Opened, WebSocket};
 use crate::transport::{self, Request, Timeouts, Transport};
 
 /// How much already-arrived data one read may gather beyond the chunk it waited for.
@@ -115,6 +116,15 @@ pub struct WatchParams {
     pub list_page_size: u32,
     pub max_line: usize,
     pub backoff: BackoffPolicy,
+    /// Stream over a plain HTTP response (chunked lines) or a WebSocket (a message each).
+    pub transport: WatchTransport,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WatchTransport {
+    #[default]
+    Http,
+    WebSocket,
 }
 
 impl WatchParams {
@@ -131,6 +141,7 @@ impl WatchParams {
             list_page_size: 500,
             max_line: DEFAULT_MAX_LINE,
             backoff: BackoffPolicy::default(),
+            transport: WatchTransport::Http,
         }
     }
 }
@@ -210,8 +221,30 @@ enum State {
     Done,
 }
 
+/// Where a watch's bytes come from.
+enum Source {
+    Http(transport::Response),
+    WebSocket(WebSocket),
+}
+
+impl Source {
+    /// The next piece of data; a WebSocket message is a whole event, so it gets the
+    /// newline that ends a line.
+    async fn next_data(&mut self) -> Result<Option<Bytes>, Error> {
+        match self {
+            Source::Http(resp) => resp.chunk().await,
+            Source::WebSocket(ws) => Ok(ws.next_message().await?.map(|m| {
+                let mut framed = BytesMut::with_capacity(m.len() + 1);
+                framed.extend_from_slice(&m);
+                framed.extend_from_slice(b"\n");
+                framed.freeze()
+            })),
+        }
+    }
+}
+
 struct Stream {
-    resp: transport::Response,
+    source: Source,
     lines: LineBuffer,
     idle: Duration,
     opened: Instant,
@@ -489,26 +522,48 @@ impl Watcher {
         }
         let url = self.url(&query).map_err(Failure::Fatal)?;
         let shown = transport::redact_url(&url);
-        // The read timeout of the watch request is the idle timeout: each wait for data is bounded.
-        let timeouts = Timeouts { connect: self.transport.options().timeouts.connect, read: Some(idle) };
-        let resp = self.transport.send(self.get(url, Some(timeouts))).await.map_err(retry_transport)?;
-        let code = resp.status().as_u16();
-        if code == 410 {
-            self.state = State::List { resync: true };
-            return Ok(());
-        }
-        if code >= 400 {
-            let body = resp.bytes().await.unwrap_or_default();
-            return Err(self.status_failure(code, body, &shown));
-        }
+        let connect_timeout = self.transport.options().timeouts.connect;
+        let source = match self.params.transport {
+            WatchTransport::Http => {
+                // The read timeout of the watch request is the idle timeout: each wait for data is bounded.
+                let timeouts = Timeouts { connect: connect_timeout, read: Some(idle) };
+                let resp = self.transport.send(self.get(url, Some(timeouts))).await.map_err(retry_transport)?;
+                let code = resp.status().as_u16();
+                if code >= 400 {
+                    let body = if code == 410 { Bytes::new() } else { resp.bytes().await.unwrap_or_default() };
+                    return self.refused(code, body, &shown);
+                }
+                Source::Http(resp)
+            }
+            WatchTransport::WebSocket => {
+                let limit = connect_timeout.unwrap_or(Duration::from_secs(30)) + idle;
+                let opened = tokio::time::timeout(limit, self.transport.websocket(&url, connect_timeout))
+                    .await
+                    .map_err(|_| Failure::Retry(Error::Timeout { url: shown.clone(), phase: "read", seconds: limit.as_secs_f64() }))?
+                    .map_err(retry_transport)?;
+                match opened {
+                    Opened::Stream(ws) => Source::WebSocket(ws),
+                    Opened::Refused { status, body } => return self.refused(status, body, &shown),
+                }
+            }
+        };
         self.state = State::Streaming(Stream {
-            resp,
+            source,
             lines: LineBuffer::new(self.params.max_line),
             idle,
             opened: Instant::now(),
             delivered: 0,
         });
         Ok(())
+    }
+
+    /// The server refused to start the watch: 410 relists, the rest as `status_failure`.
+    fn refused(&mut self, code: u16, body: Bytes, url: &str) -> Result<(), Failure> {
+        if code == 410 {
+            self.state = State::List { resync: true };
+            return Ok(());
+        }
+        Err(self.status_failure(code, body, url))
     }
 
     /// Reads until one event can be handed out (or the stream ends / breaks). The stream
@@ -520,7 +575,7 @@ impl Watcher {
                 return Ok(Some(ev));
             }
             let State::Streaming(stream) = &mut self.state else { return Ok(None) };
-            let chunk = tokio::time::timeout(stream.idle, stream.resp.chunk()).await;
+            let chunk = tokio::time::timeout(stream.idle, stream.source.next_data()).await;
             let (delivered, lived) = (stream.delivered, stream.opened.elapsed());
             match chunk {
                 Ok(Ok(Some(c))) => {
@@ -528,7 +583,7 @@ impl Watcher {
                     // Take whatever else has already arrived, so that many events are
                     // handed out from the buffer (the hot path) per wait on the network.
                     while stream.lines.buffered() < GREEDY_READ {
-                        match stream.resp.chunk().now_or_never() {
+                        match stream.source.next_data().now_or_never() {
                             Some(Ok(Some(more))) => stream.lines.push(&more),
                             _ => break, // nothing ready (an end or error shows again on the next await)
                         }

@@ -239,7 +239,7 @@ impl Client {
     /// Watches a collection (see `Session.watch`).
     #[pyo3(signature = (path, label_selector=None, field_selector=None, resource_version=None, timeout=None,
         bookmarks=false, idle_timeout=None, server_timeout=None, max_line=crate::api::lines::DEFAULT_MAX_LINE,
-        asynchronous=false))]
+        asynchronous=false, transport="http"))]
     #[allow(clippy::too_many_arguments)]
     fn watch(
         &self,
@@ -254,9 +254,20 @@ impl Client {
         server_timeout: Option<(u64, u64)>,
         max_line: usize,
         asynchronous: bool,
+        transport: &str,
     ) -> PyResult<Py<PyAny>> {
-        let transport = self.transport(py)?;
+        let watch_transport = match transport {
+            "http" => crate::api::watch::WatchTransport::Http,
+            "websocket" => crate::api::watch::WatchTransport::WebSocket,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "transport must be \"http\" or \"websocket\", not {other:?}"
+                )))
+            }
+        };
+        let client_transport = self.transport(py)?;
         let mut params = crate::api::watch::WatchParams::new(path);
+        params.transport = watch_transport;
         params.label_selector = label_selector;
         params.field_selector = field_selector;
         params.resource_version = resource_version.filter(|rv| !rv.is_empty());
@@ -270,7 +281,7 @@ impl Client {
             params.server_timeout = (lo, hi);
         }
         params.max_line = max_line;
-        let watcher = crate::api::watch::Watcher::new(transport, params);
+        let watcher = crate::api::watch::Watcher::new(client_transport, params);
         if asynchronous {
             Ok(Py::new(py, super::aio::AsyncWatch::new(watcher))?.into_any())
         } else {

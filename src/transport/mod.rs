@@ -5,6 +5,7 @@
 mod errors;
 mod response;
 pub mod retry;
+pub mod websocket;
 
 use std::time::Duration;
 
@@ -74,6 +75,9 @@ pub struct Transport {
     /// For TLS error messages: the name the certificate is checked against, and the trust.
     tls_name_override: Option<String>,
     trust: String,
+    /// The same TLS configuration, for WebSocket connections (HTTP/1.1 only).
+    websocket_tls: std::sync::Arc<rustls::ClientConfig>,
+    proxied: bool,
 }
 
 impl Transport {
@@ -81,6 +85,7 @@ impl Transport {
         crate::runtime::install_crypto_provider();
         let credentials = Credentials::from_config(&cfg.auth)?;
         let tls = crate::tls::client_config(&cfg.tls, options.http2)?;
+        let websocket_tls = websocket::tls_for_websocket(tls.clone());
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
@@ -121,6 +126,10 @@ impl Transport {
             options,
             tls_name_override: cfg.tls.server_name.clone(),
             trust: crate::tls::trust_description(&cfg.tls),
+            websocket_tls,
+            proxied: cfg.proxy_url.is_some() || ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+                .iter()
+                .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty())),
         })
     }
 
