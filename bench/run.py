@@ -31,18 +31,6 @@ from server import BenchServer  # noqa: E402
 LIST_PATH = "/api/v1/namespaces/bench/pods"
 
 
-def median_ms(fn, reps: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 def interleaved_ms(fns: dict, reps: int, slow: dict | None = None) -> dict[str, float]:
     """Median ms of each function, running them in turn within each repetition so that
     the machine's drift (it is shared) hits every client alike. `slow` ones run in the
@@ -61,6 +49,30 @@ def interleaved_ms(fns: dict, reps: int, slow: dict | None = None) -> dict[str, 
     return {name: statistics.median(v) for name, v in times.items()}
 
 
+def requests_session(ca: str, token: str):
+    import requests
+
+    rs = requests.Session()
+    rs.verify = ca
+    rs.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify (requests#3829)
+    rs.headers["Authorization"] = f"Bearer {token}"
+    return rs
+
+
+def official_api_client(url: str, ca: str, token: str):
+    """The official client's ApiClient, or None when it is not installed."""
+    try:
+        import kubernetes
+    except ImportError:
+        print("  (kubernetes client not installed: pip install kubernetes)")
+        return None
+    cfg = kubernetes.client.Configuration()
+    cfg.host = url
+    cfg.ssl_ca_cert = ca
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    return kubernetes.client.ApiClient(cfg)
+
+
 def report(title: str, rows: dict[str, float], ours: str, unit: str = "ms") -> None:
     print(f"\n## {title}")
     width = max(len(k) for k in rows)
@@ -74,14 +86,10 @@ def list_benchmark(url: str, ca: str, reps: int, size_mb: float) -> dict[str, fl
     import httpx
     import kubesession as ks
     import orjson
-    import requests
 
     token = "bench-token"
     s = ks.Session(url, token=token, ca_file=ca)
-    rs = requests.Session()
-    rs.verify = ca
-    rs.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify (requests#3829)
-    rs.headers["Authorization"] = f"Bearer {token}"
+    rs = requests_session(ca, token)
     hx = httpx.Client(verify=ca, headers={"Authorization": f"Bearer {token}"})
 
     def check(body):
@@ -105,22 +113,17 @@ def list_benchmark(url: str, ca: str, reps: int, size_mb: float) -> dict[str, fl
         "floor: orjson, GC paused, bytes in memory": floor,
     }
     slow = {}
-    try:
+    official_client = official_api_client(url, ca, token)
+    if official_client is not None:
         import kubernetes
 
-        cfg = kubernetes.client.Configuration()
-        cfg.host = url
-        cfg.ssl_ca_cert = ca
-        cfg.api_key = {"authorization": f"Bearer {token}"}
-        api = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+        api = kubernetes.client.CoreV1Api(official_client)
 
         def official():
             pods = api.list_namespaced_pod("bench")
             assert len(pods.items) == 10_000
 
         slow["kubernetes (official, models)"] = official
-    except ImportError:
-        print("  (kubernetes client not installed: pip install kubernetes)")
     rows = interleaved_ms(fns, reps, slow)
     report(f"LIST 10,000 pods ({size_mb:.1f} MB) over loopback TLS, to Python objects", rows, "kubesession get().json()")
     return rows
@@ -134,7 +137,6 @@ def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, 
     import httpx
     import kubesession as ks
     import orjson
-    import requests
 
     token = "bench-token"
     watch_url = url + LIST_PATH + "?watch=1"
@@ -159,10 +161,7 @@ def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, 
                     break
         asyncio.run(main())
 
-    rs = requests.Session()
-    rs.verify = ca
-    rs.trust_env = False
-    rs.headers["Authorization"] = f"Bearer {token}"
+    rs = requests_session(ca, token)
 
     def with_requests():
         with rs.get(watch_url, stream=True) as r:
@@ -199,14 +198,11 @@ def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, 
         "floor: orjson per line, GC paused, in memory": floor,
     }
     slow = {}
-    try:
+    official_client = official_api_client(url, ca, token)
+    if official_client is not None:
         import kubernetes
 
-        cfg = kubernetes.client.Configuration()
-        cfg.host = url
-        cfg.ssl_ca_cert = ca
-        cfg.api_key = {"authorization": f"Bearer {token}"}
-        api = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
+        api = kubernetes.client.CoreV1Api(official_client)
 
         def official():
             count = 0
@@ -217,8 +213,6 @@ def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, 
                     break
 
         slow["kubernetes.watch.Watch (models)"] = official
-    except ImportError:
-        pass
     rows = interleaved_ms(fns, reps, slow)
     report(f"WATCH {n:,} MODIFIED pod events over loopback TLS, each fully decoded", rows, "kubesession watch (sync)")
     return rows
@@ -227,29 +221,21 @@ def watch_benchmark(url: str, ca: str, reps: int, n: int = 10_000) -> dict[str, 
 def small_gets(n: int) -> dict[str, float]:
     import httpx
     import kubesession as ks
-    import requests
     from local_apiserver import LocalApiServer
 
     results = {}
     with LocalApiServer(controller_manager=False) as api:
         ca = str(api.ca_file)
         s = ks.Session(api.server, token=api.admin_token, ca_file=ca)
-        rs = requests.Session()
-        rs.verify = ca
-        rs.trust_env = False  # else REQUESTS_CA_BUNDLE silently overrides verify
-        rs.headers["Authorization"] = f"Bearer {api.admin_token}"
+        rs = requests_session(ca, api.admin_token)
         hx = httpx.Client(verify=ca, headers={"Authorization": f"Bearer {api.admin_token}"})
-        try:
+        official_client = official_api_client(api.server, ca, api.admin_token)
+        core = version_api = None
+        if official_client is not None:
             import kubernetes
 
-            cfg = kubernetes.client.Configuration()
-            cfg.host = api.server
-            cfg.ssl_ca_cert = ca
-            cfg.api_key = {"authorization": f"Bearer {api.admin_token}"}
-            core = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(cfg))
-            version_api = kubernetes.client.VersionApi(core.api_client)
-        except ImportError:
-            core = None
+            core = kubernetes.client.CoreV1Api(official_client)
+            version_api = kubernetes.client.VersionApi(official_client)
 
         def loop(fn):
             def run():
@@ -263,13 +249,14 @@ def small_gets(n: int) -> dict[str, float]:
         for path, official in [("/api/v1/namespaces/default", lambda: core.read_namespace("default")),
                                ("/version", lambda: version_api.get_code())]:
             url = api.server + path
-            rows = {
-                "kubesession": per(median_ms(loop(lambda: s.get(path).json()), 3)),
-                "requests.Session": per(median_ms(loop(lambda: rs.get(url).json()), 3)),
-                "httpx.Client": per(median_ms(loop(lambda: hx.get(url).json()), 3)),
+            fns = {
+                "kubesession": loop(lambda: s.get(path).json()),
+                "requests.Session": loop(lambda: rs.get(url).json()),
+                "httpx.Client": loop(lambda: hx.get(url).json()),
             }
             if core is not None:
-                rows["kubernetes (official)"] = per(median_ms(loop(official), 3))
+                fns["kubernetes (official)"] = loop(official)
+            rows = {name: per(ms) for name, ms in interleaved_ms(fns, 3).items()}
             report(f"{n} sequential GET {path} against the real kube-apiserver (per request)", rows, "kubesession", "µs")
             results[path] = rows
     return results

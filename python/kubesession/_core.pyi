@@ -144,6 +144,7 @@ class Watch(Iterator[WatchEvent]):
 @final
 class AsyncWatch:
     resource_version: str | None
+    reconnects: int
     stopped: bool
     def __aiter__(self) -> AsyncWatch: ...
     async def __anext__(self) -> WatchEvent: ...

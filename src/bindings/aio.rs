@@ -15,8 +15,8 @@ use tokio::sync::Mutex;
 
 use super::errors::to_py;
 use super::response::LineState;
-use super::watch::WatchEvent;
-use crate::api::watch::{StopHandle, Watcher};
+use super::watch::{WatchEvent, WatchHandle};
+use crate::api::watch::Watcher;
 use crate::error::Error;
 
 /// Our tokio runtime as seen by pyo3-async-runtimes: tasks go to `crate::runtime`, which
@@ -86,20 +86,12 @@ pub fn _shutdown(py: Python<'_>) {
 /// `async for ev in session.watch(...)`.
 #[pyclass(module = "kubesession._core", name = "AsyncWatch", frozen)]
 pub struct AsyncWatch {
-    watcher: Arc<Mutex<Watcher>>,
-    stop: Arc<StopHandle>,
-    resource_version: Arc<std::sync::Mutex<Option<String>>>,
+    handle: WatchHandle,
 }
 
 impl AsyncWatch {
-    pub fn new(mut watcher: Watcher) -> AsyncWatch {
-        let stop = watcher.stop_handle();
-        let rv = watcher.resource_version().map(str::to_string);
-        AsyncWatch {
-            watcher: Arc::new(Mutex::new(watcher)),
-            stop,
-            resource_version: Arc::new(std::sync::Mutex::new(rv)),
-        }
+    pub fn new(watcher: Watcher) -> AsyncWatch {
+        AsyncWatch { handle: WatchHandle::new(watcher) }
     }
 }
 
@@ -109,34 +101,21 @@ impl AsyncWatch {
         slf
     }
 
-    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn __anext__<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let this = slf.get();
         // Hot path: an event already buffered is handed back as an awaitable that is
         // complete at once, without a round trip through the event loop.
-        if let Ok(mut w) = self.watcher.try_lock() {
-            match w.next_buffered() {
-                Ok(Some(ev)) => {
-                    let ev = WatchEvent::from_event(py, ev, &self.stop)?;
-                    return Ok(Bound::new(py, Ready { value: std::sync::Mutex::new(Some(Py::new(py, ev)?.into_any())) })?.into_any());
-                }
-                Ok(None) => {}
-                Err(e) => return Err(to_py(py, e)),
-            }
+        if let Some(ev) = this.handle.next_buffered(py)? {
+            return Ok(Bound::new(py, Ready { value: std::sync::Mutex::new(Some(Py::new(py, ev)?.into_any())) })?.into_any());
         }
-        let watcher = self.watcher.clone();
-        let rv_slot = self.resource_version.clone();
-        let stop = self.stop.clone();
         if crate::runtime::is_shut_down() {
             return Err(to_py(py, Error::Closed));
         }
+        let next = this.handle.next_event();
         pyo3_async_runtimes::generic::future_into_py::<KsRuntime, _, WatchEvent>(py, async move {
-            let ev = {
-                let mut w = watcher.lock().await;
-                let ev = w.next().await;
-                *rv_slot.lock().unwrap_or_else(|p| p.into_inner()) = w.resource_version().map(str::to_string);
-                ev
-            };
+            let ev = next.await;
             Python::attach(|py| match ev {
-                Ok(Some(ev)) => WatchEvent::from_event(py, ev, &stop),
+                Ok(Some(ev)) => slf.get().handle.decode(py, ev),
                 Ok(None) => Err(PyStopAsyncIteration::new_err(())),
                 Err(e) => Err(to_py(py, e)),
             })
@@ -145,20 +124,22 @@ impl AsyncWatch {
 
     #[getter]
     fn resource_version(&self) -> Option<String> {
-        match self.watcher.try_lock() {
-            Ok(mut w) => w.resource_version().map(str::to_string),
-            Err(_) => self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        }
+        self.handle.resource_version()
+    }
+
+    #[getter]
+    fn reconnects(&self) -> u64 {
+        self.handle.reconnects()
     }
 
     #[getter]
     fn stopped(&self) -> bool {
-        self.stop.is_stopped()
+        self.handle.stopped()
     }
 
     /// Ends the watch; a pending `__anext__` finishes with StopAsyncIteration.
     fn stop(&self) {
-        self.stop.stop();
+        self.handle.stop();
     }
 
     fn __aenter__<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -167,7 +148,7 @@ impl AsyncWatch {
 
     #[pyo3(signature = (*_args))]
     fn __aexit__<'py>(&self, py: Python<'py>, _args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
-        self.stop.stop();
+        self.handle.stop();
         awaitable(py, async move { Ok(false) })
     }
 }

@@ -70,25 +70,86 @@ impl WatchEvent {
     }
 }
 
-#[pyclass(module = "kubesession._core", name = "Watch", frozen)]
-pub struct Watch {
+/// What the sync and async watch objects share: the core watcher, its stop handle, and
+/// what the last wait saw (readable while another thread holds the watcher).
+pub struct WatchHandle {
     watcher: Arc<Mutex<Watcher>>,
     stop: Arc<StopHandle>,
-    resource_version: StdMutex<Option<String>>,
-    reconnects: StdMutex<u64>,
+    seen: Arc<StdMutex<Seen>>,
+}
+
+#[derive(Default)]
+struct Seen {
+    resource_version: Option<String>,
+    reconnects: u64,
+}
+
+impl WatchHandle {
+    pub fn new(mut watcher: Watcher) -> WatchHandle {
+        let stop = watcher.stop_handle();
+        let seen = Seen { resource_version: watcher.resource_version().map(str::to_string), reconnects: 0 };
+        WatchHandle { watcher: Arc::new(Mutex::new(watcher)), stop, seen: Arc::new(StdMutex::new(seen)) }
+    }
+
+    /// Hot path: the next event if it is already buffered (no GIL release, no task switch).
+    pub fn next_buffered(&self, py: Python<'_>) -> PyResult<Option<WatchEvent>> {
+        let Ok(mut w) = self.watcher.try_lock() else { return Ok(None) };
+        match w.next_buffered() {
+            Ok(Some(ev)) => WatchEvent::from_event(py, ev, &self.stop).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(to_py(py, e)),
+        }
+    }
+
+    /// The next event, waiting for I/O; records what the wait saw.
+    pub fn next_event(&self) -> impl std::future::Future<Output = Result<Option<Event>, Error>> + Send + 'static {
+        let watcher = self.watcher.clone();
+        let seen = self.seen.clone();
+        async move {
+            let mut w = watcher.lock().await;
+            let ev = w.next().await;
+            let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
+            s.resource_version = w.resource_version().map(str::to_string);
+            s.reconnects = w.reconnects();
+            ev
+        }
+    }
+
+    pub fn decode(&self, py: Python<'_>, ev: Event) -> PyResult<WatchEvent> {
+        WatchEvent::from_event(py, ev, &self.stop)
+    }
+
+    pub fn resource_version(&self) -> Option<String> {
+        match self.watcher.try_lock() {
+            Ok(mut w) => w.resource_version().map(str::to_string),
+            Err(_) => self.seen.lock().unwrap_or_else(|p| p.into_inner()).resource_version.clone(),
+        }
+    }
+
+    pub fn reconnects(&self) -> u64 {
+        match self.watcher.try_lock() {
+            Ok(w) => w.reconnects(),
+            Err(_) => self.seen.lock().unwrap_or_else(|p| p.into_inner()).reconnects,
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.is_stopped()
+    }
+}
+
+#[pyclass(module = "kubesession._core", name = "Watch", frozen)]
+pub struct Watch {
+    handle: WatchHandle,
 }
 
 impl Watch {
     pub fn new(watcher: Watcher) -> Watch {
-        let mut watcher = watcher;
-        let stop = watcher.stop_handle();
-        let rv = watcher.resource_version().map(str::to_string);
-        Watch {
-            watcher: Arc::new(Mutex::new(watcher)),
-            stop,
-            resource_version: StdMutex::new(rv),
-            reconnects: StdMutex::new(0),
-        }
+        Watch { handle: WatchHandle::new(watcher) }
     }
 }
 
@@ -99,48 +160,33 @@ impl Watch {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<WatchEvent>> {
-        // Hot path: the next event is already buffered; no GIL release, no task switch.
-        if let Ok(mut w) = self.watcher.try_lock() {
-            match w.next_buffered() {
-                Ok(Some(ev)) => return WatchEvent::from_event(py, ev, &self.stop).map(Some),
-                Ok(None) => {}
-                Err(e) => return Err(to_py(py, e)),
-            }
+        if let Some(ev) = self.handle.next_buffered(py)? {
+            return Ok(Some(ev));
         }
-        let watcher = self.watcher.clone();
-        let (ev, rv, reconnects) = block_on(py, async move {
-            let mut w = watcher.lock().await;
-            let ev = w.next().await?;
-            Ok((ev, w.resource_version().map(str::to_string), w.reconnects()))
-        })?;
-        *self.resource_version.lock().unwrap_or_else(|p| p.into_inner()) = rv;
-        *self.reconnects.lock().unwrap_or_else(|p| p.into_inner()) = reconnects;
-        ev.map(|ev| WatchEvent::from_event(py, ev, &self.stop)).transpose()
+        let ev = block_on(py, self.handle.next_event())?;
+        ev.map(|ev| self.handle.decode(py, ev)).transpose()
     }
 
     /// The resourceVersion of the last event delivered (bookmarks included).
     #[getter]
     fn resource_version(&self) -> Option<String> {
-        match self.watcher.try_lock() {
-            Ok(mut w) => w.resource_version().map(str::to_string),
-            Err(_) => self.resource_version.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        }
+        self.handle.resource_version()
     }
 
     /// How many times the watch reconnected (server timeouts, broken or idle connections).
     #[getter]
     fn reconnects(&self) -> u64 {
-        *self.reconnects.lock().unwrap_or_else(|p| p.into_inner())
+        self.handle.reconnects()
     }
 
     #[getter]
     fn stopped(&self) -> bool {
-        self.stop.is_stopped()
+        self.handle.stopped()
     }
 
     /// Ends the watch, from any thread; a pending iteration returns promptly.
     fn stop(&self) {
-        self.stop.stop();
+        self.handle.stop();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -149,7 +195,7 @@ impl Watch {
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.stop.stop();
+        self.handle.stop();
         false
     }
 }
