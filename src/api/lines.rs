@@ -25,11 +25,6 @@ impl LineBuffer {
         self.buf.extend_from_slice(chunk);
     }
 
-    /// Bytes buffered and not yet handed out.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
     /// The byte offset in the stream of the next line to be returned.
     pub fn offset(&self) -> u64 {
         self.offset

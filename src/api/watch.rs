@@ -23,17 +23,13 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use futures_util::FutureExt;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 
 use super::lines::{LineBuffer, DEFAULT_MAX_LINE};
 use super::status::Status;
 use crate::error::Error;
 use crate::transport::websocket::{Opened, WebSocket};
 use crate::transport::{self, Request, Timeouts, Transport};
-
-/// How much already-arrived data one read may gather beyond the chunk it waited for.
-const GREEDY_READ: usize = 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -243,8 +239,40 @@ impl Source {
     }
 }
 
+/// Chunks a reader task has fetched ahead: the network and TLS work of a watch overlap
+/// with the consumer decoding events (on the other core) instead of alternating with it.
+const READ_AHEAD_CHUNKS: usize = 16;
+
+fn spawn_reader(mut source: Source) -> mpsc::Receiver<Result<Bytes, Error>> {
+    let (tx, rx) = mpsc::channel(READ_AHEAD_CHUNKS);
+    tokio::spawn(async move {
+        loop {
+            // Stop as soon as the watch drops its end (stopped, reconnecting, idle).
+            let next = tokio::select! {
+                _ = tx.closed() => return,
+                next = source.next_data() => next,
+            };
+            match next {
+                Ok(Some(chunk)) => {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return, // a clean end: the closed channel says so
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
 struct Stream {
-    source: Source,
+    chunks: mpsc::Receiver<Result<Bytes, Error>>,
+    /// An error taken from `chunks` by the synchronous path, for the async path to handle.
+    failed: Option<Error>,
     lines: LineBuffer,
     idle: Duration,
     opened: Instant,
@@ -548,7 +576,8 @@ impl Watcher {
             }
         };
         self.state = State::Streaming(Stream {
-            source,
+            chunks: spawn_reader(source),
+            failed: None,
             lines: LineBuffer::new(self.params.max_line),
             idle,
             opened: Instant::now(),
@@ -575,22 +604,17 @@ impl Watcher {
                 return Ok(Some(ev));
             }
             let State::Streaming(stream) = &mut self.state else { return Ok(None) };
-            let chunk = tokio::time::timeout(stream.idle, stream.source.next_data()).await;
+            let chunk = match stream.failed.take() {
+                Some(e) => Ok(Some(Err(e))),
+                None => tokio::time::timeout(stream.idle, stream.chunks.recv()).await,
+            };
             let (delivered, lived) = (stream.delivered, stream.opened.elapsed());
             match chunk {
-                Ok(Ok(Some(c))) => {
+                Ok(Some(Ok(c))) => {
                     stream.lines.push(&c);
-                    // Take whatever else has already arrived, so that many events are
-                    // handed out from the buffer (the hot path) per wait on the network.
-                    while stream.lines.buffered() < GREEDY_READ {
-                        match stream.source.next_data().now_or_never() {
-                            Some(Ok(Some(more))) => stream.lines.push(&more),
-                            _ => break, // nothing ready (an end or error shows again on the next await)
-                        }
-                    }
                     continue;
                 }
-                Ok(Ok(None)) => {
+                Ok(None) => {
                     // The server ended the watch (timeoutSeconds): resume at once, unless it
                     // keeps closing straight away without sending anything.
                     self.state = State::Connect;
@@ -600,7 +624,7 @@ impl Watcher {
                     }
                     return Ok(None);
                 }
-                Ok(Err(e)) => {
+                Ok(Some(Err(e))) => {
                     self.state = State::Connect;
                     self.reconnects += 1;
                     return Err(Failure::Retry(e));
@@ -623,7 +647,18 @@ impl Watcher {
         loop {
             let State::Streaming(stream) = &mut self.state else { return Ok(None) };
             let offset = stream.lines.offset();
-            let Some(line) = stream.lines.next_line().map_err(Failure::Fatal)? else { return Ok(None) };
+            let Some(line) = stream.lines.next_line().map_err(Failure::Fatal)? else {
+                // Refill from what the reader task has already fetched, without waiting.
+                match stream.chunks.try_recv() {
+                    Ok(Ok(chunk)) => {
+                        stream.lines.push(&chunk);
+                        continue;
+                    }
+                    Ok(Err(e)) => stream.failed = Some(e),
+                    Err(_empty_or_ended) => {}
+                }
+                return Ok(None);
+            };
             if line.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
