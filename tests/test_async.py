@@ -169,3 +169,18 @@ def test_process_exit_with_a_running_async_watch_never_crashes(apiserver, mode):
     results = [(p.wait(timeout=60), *p.communicate()) for p in procs]
     failures = [(code, err[-500:]) for code, out, err in results if code != 0 or "ok" not in out]
     assert failures == []
+
+
+def test_async_session_informer(apiserver, namespace):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    async def main():
+        a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+        await a.post(base, json={"metadata": {"name": "seen"}})
+        added = []
+        with a.informer(base, on_add=lambda o: added.append(o["metadata"]["name"])) as inf:
+            assert await asyncio.to_thread(inf.wait_synced, 10)
+            assert list(inf.store) == [f"{namespace}/seen"]
+        return added
+
+    assert run(main()) == ["seen"]

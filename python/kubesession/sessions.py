@@ -84,6 +84,17 @@ def _path(value: PathLike | None) -> str | None:
     return None if value is None else os.fspath(value)
 
 
+def _list_query(limit: int, label_selector: str | None, field_selector: str | None,
+                params: dict[str, Any]) -> dict[str, Any] | None:
+    return dict(params, limit=limit, labelSelector=label_selector, fieldSelector=field_selector)
+
+
+def _page(body: dict[str, Any], query: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page's items, and the query for the next page (None after the last)."""
+    token = (body.get("metadata") or {}).get("continue")
+    return list(body.get("items") or ()), (dict(query, **{"continue": token}) if token else None)
+
+
 class _SessionBase:
     """Configuration and request preparation shared by Session and AsyncSession (one
     implementation behind both faces, as in httpx): everything but the I/O itself."""
@@ -365,16 +376,12 @@ class Session(_SessionBase):
             for pod in s.list_all("/api/v1/pods", label_selector="app=web"):
                 ...
         """
-        query: dict[str, Any] = dict(params, limit=limit, labelSelector=label_selector, fieldSelector=field_selector)
-        while True:
+        query = _list_query(limit, label_selector, field_selector, params)
+        while query is not None:
             r = self.get(path, params=query)
             r.raise_for_status()
-            body = r.json()
-            yield from body.get("items") or ()
-            token = (body.get("metadata") or {}).get("continue")
-            if not token:
-                return
-            query["continue"] = token
+            items, query = _page(r.json(), query)
+            yield from items
 
     def informer(self, path: str, on_add: Any = None, on_update: Any = None, on_delete: Any = None,
                  **watch_kwargs: Any) -> "Informer":
@@ -469,17 +476,23 @@ class AsyncSession(_SessionBase):
     async def list_all(self, path: str, limit: int = 500, label_selector: str | None = None,
                        field_selector: str | None = None, **params: Any) -> AsyncIterator[dict[str, Any]]:
         """``async for item in a.list_all(path)``: every item, following ``continue`` pages."""
-        query: dict[str, Any] = dict(params, limit=limit, labelSelector=label_selector, fieldSelector=field_selector)
-        while True:
+        query = _list_query(limit, label_selector, field_selector, params)
+        while query is not None:
             r = await self.get(path, params=query)
             r.raise_for_status()
-            body = r.json()
-            for item in body.get("items") or ():
+            items, query = _page(r.json(), query)
+            for item in items:
                 yield item
-            token = (body.get("metadata") or {}).get("continue")
-            if not token:
-                return
-            query["continue"] = token
+
+    def informer(self, path: str, on_add: Any = None, on_update: Any = None, on_delete: Any = None,
+                 **watch_kwargs: Any) -> "Informer":
+        """``Session.informer`` on this session's connection: the informer runs on its own
+        thread (as the sync one does) and calls the handlers there, not on the event loop."""
+        from .informers import Informer
+
+        twin = Session.__new__(Session)  # a blocking face over the same core client
+        twin._client, twin.headers, twin.namespace = self._client, self.headers, self.namespace
+        return Informer(twin, path, on_add=on_add, on_update=on_update, on_delete=on_delete, **watch_kwargs)
 
     async def aclose(self) -> None:
         self._client.close()
