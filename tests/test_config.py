@@ -163,16 +163,20 @@ def test_missing_kubeconfig_file(tmp_path):
         ks.Session.from_kubeconfig(tmp_path / "nope")
 
 
-def test_exec_user_is_a_clear_error_not_anonymous(tmp_path):
+def test_exec_plugin_that_is_missing_is_a_clear_error_not_anonymous(tmp_path):
     path = tmp_path / "config"
     path.write_text(
         "current-context: eks\ncontexts:\n- name: eks\n  context: {cluster: c, user: u}\n"
-        "clusters:\n- name: c\n  cluster: {server: 'https://h'}\n"
-        "users:\n- name: u\n  user:\n    exec: {command: aws, args: [eks, get-token], apiVersion: client.authentication.k8s.io/v1beta1}\n"
+        "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n"
+        "users:\n- name: u\n  user:\n    exec: {command: kubesession-no-such-plugin, args: [eks, get-token], "
+        "apiVersion: client.authentication.k8s.io/v1beta1, installHint: 'install the plugin first'}\n"
     )
+    s = ks.Session.from_kubeconfig(path)
     with pytest.raises(ks.AuthError) as e:
-        ks.Session.from_kubeconfig(path)
-    assert "context 'eks'" in str(e.value) and "aws" in str(e.value)
+        s.get("/api")
+    msg = str(e.value)
+    assert "context 'eks'" in msg and "kubesession-no-such-plugin" in msg and "not found" in msg
+    assert "install the plugin first" in msg
 
 
 def test_in_cluster_from_a_service_account_folder(apiserver, tmp_path, monkeypatch):

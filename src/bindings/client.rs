@@ -187,6 +187,7 @@ impl Client {
             (AuthConfig::Token(_), _) => "token",
             (AuthConfig::TokenFile(_), _) => "token-file",
             (AuthConfig::Basic { .. }, _) => "basic",
+            (AuthConfig::Exec(_), _) => "exec",
             (_, true) => "client-certificate",
             _ => "none",
         };

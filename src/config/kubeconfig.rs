@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::Deserialize;
 
-use super::{parse_server_url, AuthConfig, ClientIdentity, ClusterConfig, ConfigError, Pem, TlsConfig};
+use super::{parse_server_url, AuthConfig, ClientIdentity, ClusterConfig, ConfigError, ExecConfig, Pem, TlsConfig};
 use crate::secret::{SecretBytes, SecretString};
 
 #[derive(Deserialize, Default)]
@@ -68,8 +68,25 @@ struct RawUser {
 }
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
 struct RawExec {
     command: Option<String>,
+    #[serde(default)]
+    args: Option<Vec<String>>,
+    #[serde(default)]
+    env: Option<Vec<RawEnv>>,
+    api_version: Option<String>,
+    install_hint: Option<String>,
+    interactive_mode: Option<String>,
+    #[serde(default)]
+    provide_cluster_info: bool,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct RawEnv {
+    name: String,
+    #[serde(default)]
+    value: String,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -280,7 +297,7 @@ impl Kubeconfig {
                 }
             }
             auth = if let Some(exec) = &u.exec {
-                AuthConfig::Exec { command: exec.command.clone().unwrap_or_default(), context: name.clone() }
+                AuthConfig::Exec(exec_config(exec, ufile, &name)?)
             } else if let Some(ap) = &u.auth_provider {
                 AuthConfig::AuthProvider { name: ap.name.clone().unwrap_or_default(), context: name.clone() }
             } else if let Some(tf) = u.token_file.as_deref().filter(|t| !t.is_empty()) {
@@ -306,6 +323,31 @@ impl Kubeconfig {
             origin,
         })
     }
+}
+
+fn exec_config(exec: &RawExec, file: &Path, context: &str) -> Result<ExecConfig, ConfigError> {
+    let err = |key: &str, msg: &str| ConfigError::new(msg).file(file).context(context).key(key);
+    let command = exec.command.clone().filter(|c| !c.is_empty()).ok_or_else(|| err("exec.command", "the exec plugin has no command"))?;
+    let api_version = exec.api_version.clone().unwrap_or_default();
+    if !matches!(api_version.as_str(), "client.authentication.k8s.io/v1" | "client.authentication.k8s.io/v1beta1") {
+        return Err(err(
+            "exec.apiVersion",
+            "the exec plugin's apiVersion must be client.authentication.k8s.io/v1 or v1beta1",
+        ));
+    }
+    // kubectl: a command with a path separator is relative to the kubeconfig's folder;
+    // a bare name is looked up in PATH.
+    let command = if command.contains('/') { resolve_path(file, &command).display().to_string() } else { command };
+    Ok(ExecConfig {
+        command,
+        args: exec.args.clone().unwrap_or_default(),
+        env: exec.env.clone().unwrap_or_default().into_iter().map(|e| (e.name, e.value)).collect(),
+        api_version,
+        install_hint: exec.install_hint.clone().filter(|h| !h.is_empty()),
+        interactive_mode: exec.interactive_mode.clone(),
+        provide_cluster_info: exec.provide_cluster_info,
+        context: context.to_string(),
+    })
 }
 
 fn parse(text: &[u8]) -> Result<RawFile, ConfigError> {
@@ -470,9 +512,10 @@ contexts:
             "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user:\n    exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}\n",
         );
         match Kubeconfig::load(&[cfg]).unwrap().resolve(None).unwrap().auth {
-            AuthConfig::Exec { command, context } => {
-                assert_eq!(command, "aws");
-                assert_eq!(context, "x");
+            AuthConfig::Exec(exec) => {
+                assert_eq!(exec.command, "aws");
+                assert_eq!(exec.context, "x");
+                assert_eq!(exec.api_version, "client.authentication.k8s.io/v1");
             }
             other => panic!("{other:?}"),
         }

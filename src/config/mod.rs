@@ -50,9 +50,8 @@ pub enum AuthConfig {
     Token(SecretString),
     TokenFile(PathBuf),
     Basic { username: String, password: SecretString },
-    /// An exec credential plugin. Not run yet by this version: building a transport from it
-    /// is an error that names the context, never a silent anonymous request.
-    Exec { command: String, context: String },
+    /// An exec credential plugin (`client.authentication.k8s.io/v1` or `v1beta1`).
+    Exec(ExecConfig),
     /// A legacy `auth-provider` entry (gcp, azure, oidc), which kubectl also dropped.
     AuthProvider { name: String, context: String },
 }
@@ -67,6 +66,22 @@ pub struct ClusterConfig {
     pub namespace: Option<String>,
     /// Where this configuration came from, for messages ("kubeconfig /x (context y)").
     pub origin: String,
+}
+
+/// A kubeconfig `exec` user: what to run and how.
+#[derive(Clone, Debug, Default)]
+pub struct ExecConfig {
+    pub command: String,
+    pub args: Vec<String>,
+    /// Extra environment, added to the process's own.
+    pub env: Vec<(String, String)>,
+    pub api_version: String,
+    pub install_hint: Option<String>,
+    /// "Never", "IfAvailable" or "Always".
+    pub interactive_mode: Option<String>,
+    pub provide_cluster_info: bool,
+    /// The context it belongs to, for messages.
+    pub context: String,
 }
 
 /// Explicit settings laid over an inferred configuration (or forming one on their own,

@@ -1,6 +1,7 @@
 //! Live credentials: what goes into each request's `Authorization` header, and how it is
 //! refreshed after a 401.
 
+pub mod exec;
 mod token_file;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub enum Credentials {
 pub enum TokenSource {
     Static(SecretString),
     File(Arc<TokenFile>),
+    Exec(Arc<exec::ExecPlugin>),
 }
 
 impl Credentials {
@@ -36,12 +38,7 @@ impl Credentials {
                 let raw = format!("{username}:{}", password.expose());
                 Credentials::Basic(SecretString::new(base64::engine::general_purpose::STANDARD.encode(raw)))
             }
-            AuthConfig::Exec { command, context } => {
-                return Err(Error::Auth(format!(
-                    "context '{context}' authenticates with the exec credential plugin '{command}', \
-                     which this version of kubesession does not run yet; pass token= or use a context with a token or client certificate"
-                )))
-            }
+            AuthConfig::Exec(cfg) => Credentials::Bearer(TokenSource::Exec(Arc::new(exec::ExecPlugin::new(cfg.clone())?))),
             AuthConfig::AuthProvider { name, context } => {
                 return Err(Error::Auth(format!(
                     "context '{context}' uses the legacy auth-provider '{name}', which kubectl also removed; \
@@ -60,6 +57,7 @@ impl Credentials {
         match self {
             Credentials::Bearer(TokenSource::Static(t)) => Ok(Some(t.clone())),
             Credentials::Bearer(TokenSource::File(f)) => f.current().map(Some),
+            Credentials::Bearer(TokenSource::Exec(p)) => p.token().map(Some),
             _ => Ok(None),
         }
     }
@@ -82,6 +80,7 @@ impl Credentials {
     pub fn refresh_after_unauthorized(&self) -> bool {
         match self {
             Credentials::Bearer(TokenSource::File(f)) => f.reload_if_changed(),
+            Credentials::Bearer(TokenSource::Exec(p)) => p.invalidate(),
             _ => false,
         }
     }

@@ -1,0 +1,120 @@
+"""kubeconfig exec credential plugins against the real API server: tokens, caching until
+expiry, a rerun after a 401, and every failure mode as one clear AuthError."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import kubesession as ks
+
+PLUGIN = textwrap.dedent("""
+    import json, os, sys, pathlib
+    runs = pathlib.Path(os.environ["RUNS_FILE"])
+    n = int(runs.read_text() or 0) + 1 if runs.exists() else 1
+    runs.write_text(str(n))
+    info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+    assert info["kind"] == "ExecCredential" and info["spec"]["interactive"] is False
+    mode = os.environ.get("MODE", "ok")
+    if mode == "fail":
+        print("token-that-must-not-leak")
+        print("error: your SSO session has expired, run: login", file=sys.stderr)
+        sys.exit(2)
+    if mode == "garbage":
+        print("token-that-must-not-leak, not JSON")
+        sys.exit(0)
+    tokens = os.environ["TOKENS"].split(",")
+    status = {"token": tokens[min(n, len(tokens)) - 1]}
+    if os.environ.get("EXPIRES"):
+        status["expirationTimestamp"] = os.environ["EXPIRES"]
+    print(json.dumps({"apiVersion": info["apiVersion"], "kind": "ExecCredential", "status": status}))
+""")
+
+
+def kubeconfig(tmp_path: Path, apiserver, env: dict[str, str], api_version: str = "client.authentication.k8s.io/v1",
+               extra: dict | None = None) -> Path:
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(PLUGIN)
+    runs = tmp_path / "runs"
+    exec_cfg = {
+        "apiVersion": api_version,
+        "command": sys.executable,
+        "args": [str(plugin)],
+        "env": [{"name": k, "value": v} for k, v in {"RUNS_FILE": str(runs), **env}.items()],
+        "installHint": "install the company login tool",
+        **(extra or {}),
+    }
+    cfg = tmp_path / "config"
+    cfg.write_text(json.dumps({
+        "current-context": "exec",
+        "contexts": [{"name": "exec", "context": {"cluster": "c", "user": "u"}}],
+        "clusters": [{"name": "c", "cluster": {"server": apiserver.server, "certificate-authority": str(apiserver.ca_file)}}],
+        "users": [{"name": "u", "user": {"exec": exec_cfg}}],
+    }))
+    return cfg
+
+
+def runs(tmp_path: Path) -> int:
+    return int((tmp_path / "runs").read_text())
+
+
+@pytest.mark.parametrize("api_version", ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"])
+def test_exec_token_is_used_and_cached(apiserver, tmp_path, api_version):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": apiserver.admin_token}, api_version))
+    assert "auth=exec" in repr(s)
+    assert s.get("/api/v1/namespaces/default").ok
+    assert s.get("/api/v1/namespaces/default").ok
+    assert runs(tmp_path) == 1  # no expiry: cached for the Session's life
+
+
+def test_exec_token_is_renewed_at_expiry(apiserver, tmp_path):
+    past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": apiserver.admin_token, "EXPIRES": past}))
+    for _ in range(3):
+        assert s.get("/api").ok
+    assert runs(tmp_path) == 3  # an expired token is never reused
+
+
+def test_exec_plugin_reruns_once_after_401(apiserver, tmp_path):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": f"stale-token,{apiserver.admin_token}"}))
+    r = s.get("/api/v1/namespaces/default")
+    assert r.status_code == 200 and runs(tmp_path) == 2
+
+
+def test_exec_plugin_401_retry_is_not_a_loop(apiserver, tmp_path):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": "bad-1,bad-2,bad-3"}))
+    assert s.get("/api").status_code == 401
+    assert runs(tmp_path) == 2  # one refresh-and-retry per request, never more
+
+
+def test_exec_plugin_failure_shows_stderr_and_hint_not_stdout(apiserver, tmp_path):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"MODE": "fail", "TOKENS": "x"}))
+    with pytest.raises(ks.AuthError) as e:
+        s.get("/api")
+    msg = str(e.value)
+    assert "SSO session has expired" in msg and "install the company login tool" in msg
+    assert "context 'exec'" in msg and "token-that-must-not-leak" not in msg
+
+
+def test_exec_plugin_malformed_output(apiserver, tmp_path):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"MODE": "garbage", "TOKENS": "x"}))
+    with pytest.raises(ks.AuthError, match="not an ExecCredential") as e:
+        s.get("/api")
+    assert "token-that-must-not-leak" not in str(e.value)
+
+
+def test_exec_interactive_always_without_terminal(apiserver, tmp_path):
+    cfg = kubeconfig(tmp_path, apiserver, {"TOKENS": "x"}, extra={"interactiveMode": "Always"})
+    with pytest.raises(ks.AuthError, match="interactiveMode: Always"):
+        ks.Session.from_kubeconfig(cfg)
+
+
+def test_exec_bad_api_version_is_a_config_error(apiserver, tmp_path):
+    cfg = kubeconfig(tmp_path, apiserver, {"TOKENS": "x"}, api_version="client.authentication.k8s.io/v1alpha1")
+    with pytest.raises(ks.ConfigError, match="exec.apiVersion"):
+        ks.Session.from_kubeconfig(cfg)
