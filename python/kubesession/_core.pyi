@@ -20,6 +20,7 @@ class Client:
     origin: str
     auth: str
     closed: bool
+    token: str | None
     def __init__(
         self,
         *,

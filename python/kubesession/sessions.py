@@ -212,6 +212,12 @@ class _SessionBase:
         """False when TLS verification is disabled."""
         return not self._client.insecure
 
+    @property
+    def token(self) -> str | None:
+        """The bearer token in use, from whichever source (what ``oc whoami --token``
+        prints): the one place kubesession shows a token on purpose."""
+        return self._client.token
+
     def _prepare(
         self,
         url: str,
@@ -394,6 +400,32 @@ class Session(_SessionBase):
         from .informers import Informer
 
         return Informer(self, path, on_add=on_add, on_update=on_update, on_delete=on_delete, **watch_kwargs)
+
+    def whoami(self) -> dict[str, Any]:
+        """The current user (``oc whoami``): ``{"username", "uid", "groups", "extra", "source"}``."""
+        from .accounts import whoami
+
+        return whoami(self)
+
+    def create_service_account(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """``oc create sa NAME``: creates a ServiceAccount and returns it."""
+        from .accounts import create_service_account
+
+        return create_service_account(self, name, namespace)
+
+    def grant_role(self, role: str, service_account: str, namespace: str | None = None,
+                   cluster_role: bool = True) -> dict[str, Any]:
+        """``oc policy add-role-to-user ROLE -z SA``: a RoleBinding of ``role`` to the service account."""
+        from .accounts import grant_role
+
+        return grant_role(self, role, service_account, namespace, cluster_role)
+
+    def create_token(self, service_account: str, namespace: str | None = None, expiration_seconds: int = 3600,
+                     audiences: list[str] | None = None) -> str:
+        """``oc create token SA``: a token from the TokenRequest API."""
+        from .accounts import create_token
+
+        return create_token(self, service_account, namespace, expiration_seconds, audiences)
 
     def close(self) -> None:
         """Closes the connections. Requests afterwards raise ``SessionClosed``."""

@@ -290,6 +290,15 @@ impl Client {
         }
     }
 
+    /// The bearer token in use (from whichever source: argument, token file, exec plugin),
+    /// or None. The one place a token is shown on purpose.
+    #[getter]
+    fn token(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let transport = self.transport(py)?;
+        let token = py.detach(move || transport.credentials().token());
+        token.map(|t| t.map(|t| t.expose().to_string())).map_err(|e| to_py(py, e))
+    }
+
     /// Frees the connections. Later requests raise SessionClosed.
     fn close(&self) {
         self.transport.write().unwrap_or_else(|p| p.into_inner()).take();

@@ -1,0 +1,54 @@
+"""whoami, service accounts, roles and tokens against the real API server (the steps of
+the OpenShift docs, on plain Kubernetes)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import kubesession as ks
+
+
+def test_token_property_shows_the_token_in_use(apiserver, tmp_path):
+    s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    assert s.token == apiserver.admin_token
+    f = tmp_path / "token"
+    f.write_text(apiserver.unbound_token + "\n")
+    assert ks.Session(apiserver.server, token_file=str(f), ca_file=str(apiserver.ca_file)).token == apiserver.unbound_token
+    cert = ks.Session(apiserver.server, ca_file=str(apiserver.ca_file), client_cert=str(apiserver.admin_cert),
+                      client_key=str(apiserver.admin_key))
+    assert cert.token is None
+
+
+def test_whoami_through_token_review(admin):
+    me = admin.whoami()
+    assert me["username"] == "admin" and "system:masters" in me["groups"]
+    assert me["source"] == "TokenReview"  # v1.20 has neither users/~ nor SelfSubjectReview
+
+
+def test_service_account_token_is_forbidden_until_bound(apiserver, admin, namespace):
+    admin.create_service_account("robot", namespace=namespace)
+    token = admin.create_token("robot", namespace=namespace, expiration_seconds=600)
+    assert token.count(".") == 2  # a JWT
+    robot = ks.Session(apiserver.server, token=token, ca_file=str(apiserver.ca_file), namespace=namespace)
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    with pytest.raises(ks.Forbidden):
+        robot.get(pods).raise_for_status()
+    binding = admin.grant_role("view", "robot", namespace=namespace)
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+    # The aggregated "view" role and the RBAC cache settle within moments.
+    deadline = time.monotonic() + 30
+    while robot.get(pods).status_code == 403 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert robot.get(pods).status_code == 200
+    with pytest.raises(ks.Forbidden, match="tokenreviews"):
+        robot.whoami()  # on v1.20 whoami needs a TokenReview, which the robot may not create
+    assert admin.post("/apis/authentication.k8s.io/v1/tokenreviews", json={
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token},
+    }).json()["status"]["user"]["username"] == f"system:serviceaccount:{namespace}:robot"
+
+
+def test_create_token_for_a_missing_service_account(admin, namespace):
+    with pytest.raises(ks.NotFound, match=f"{namespace}/nobody"):
+        admin.create_token("nobody", namespace=namespace)
