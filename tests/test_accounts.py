@@ -52,3 +52,41 @@ def test_service_account_token_is_forbidden_until_bound(apiserver, admin, namesp
 def test_create_token_for_a_missing_service_account(admin, namespace):
     with pytest.raises(ks.NotFound, match=f"{namespace}/nobody"):
         admin.create_token("nobody", namespace=namespace)
+
+
+def test_service_account_token_source_renews_before_80_percent(apiserver, admin, namespace):
+    admin.create_service_account("renewer", namespace=namespace)
+    admin.grant_role("view", "renewer", namespace=namespace)
+    now = [1000.0]
+    source = ks.ServiceAccountTokenSource(admin, "renewer", namespace, expiration_seconds=3600, clock=lambda: now[0])
+    robot = ks.Session(apiserver.server, token=source, ca_file=str(apiserver.ca_file))
+    assert "auth=token-source" in repr(robot) and "eyJ" not in repr(source)
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    deadline = time.monotonic() + 30
+    while robot.get(pods).status_code == 403 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert robot.get(pods).ok and source.renewals == 1
+    now[0] += 0.79 * 3600
+    assert robot.get(pods).ok and source.renewals == 1  # still fresh
+    now[0] += 0.02 * 3600
+    assert robot.get(pods).ok and source.renewals == 2  # past 80 %: renewed
+    assert robot.token == source()
+
+
+def test_token_source_is_refreshed_after_401(apiserver):
+    tokens = iter(["stale", apiserver.admin_token])
+    calls = []
+
+    class Source:
+        current = "stale"
+
+        def __call__(self):
+            calls.append(self.current)
+            return self.current
+
+        def invalidate(self):
+            self.current = next(tokens) if self.current != "stale" else apiserver.admin_token
+
+    s = ks.Session(apiserver.server, token=Source(), ca_file=str(apiserver.ca_file))
+    assert s.get("/api").ok
+    assert calls == ["stale", apiserver.admin_token]

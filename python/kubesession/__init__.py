@@ -37,6 +37,7 @@ from .exceptions import (
     TooManyRequests,
     Unauthorized,
 )
+from .accounts import ServiceAccountTokenSource
 from .sessions import PATCH_TYPES, AsyncSession, Session
 from .structures import Headers
 
@@ -44,7 +45,7 @@ from .structures import Headers
 _atexit.register(_shutdown_runtime)
 
 __all__ = [
-    "Session", "AsyncSession", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
+    "Session", "AsyncSession", "ServiceAccountTokenSource", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
     "__version__",
     "KubeError", "ConfigError", "AuthError", "ConnectionError", "SSLError", "Timeout",
     "ConnectTimeout", "ReadTimeout", "InsecureTransportError", "InvalidRequest", "StreamError",

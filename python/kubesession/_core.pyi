@@ -1,7 +1,7 @@
 """Type stubs of the compiled Rust core. Users reach these through kubesession's
 re-exports (`ks.Response`, `ks.Watch`, ...); `Client` is wrapped by `ks.Session`."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, Literal, final, overload
 
@@ -45,6 +45,7 @@ class Client:
         allow_insecure_http: bool = False,
         retries: int = 3,
         http2: bool = False,
+        token_provider: Callable[[], str] | None = None,
     ) -> None: ...
     def request(
         self,

@@ -4,7 +4,11 @@ helpers over the Session's requests."""
 
 from __future__ import annotations
 
+import datetime
 import re
+import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import AuthError, NotFound
@@ -85,6 +89,13 @@ def grant_role(s: "Session", role: str, service_account: str, namespace: str | N
 def create_token(s: "Session", service_account: str, namespace: str | None = None,
                  expiration_seconds: int = 3600, audiences: list[str] | None = None) -> str:
     """A token for a service account from the TokenRequest API (``oc create token SA``)."""
+    token: str = _token_request(s, service_account, namespace, expiration_seconds, audiences)["token"]
+    return token
+
+
+def _token_request(s: "Session", service_account: str, namespace: str | None, expiration_seconds: int,
+                   audiences: list[str] | None) -> dict[str, Any]:
+    """The TokenRequest's status: ``token`` and ``expirationTimestamp``."""
     ns = namespace or s.namespace
     spec: dict[str, Any] = {"expirationSeconds": int(expiration_seconds)}
     if audiences:
@@ -98,5 +109,56 @@ def create_token(s: "Session", service_account: str, namespace: str | None = Non
             raise NotFound(f"service account {ns}/{service_account} not found: {e.message}", status_code=404,
                            reason="NotFound", message=e.message, details=e.details, status=e.status, url=e.url) from None
     r.raise_for_status()
-    token: str = r.json()["status"]["token"]
-    return token
+    status: dict[str, Any] = r.json()["status"]
+    return status
+
+
+class ServiceAccountTokenSource:
+    """A service account's token as the ``token=`` of another Session: requested from the
+    TokenRequest API, and renewed before 80 % of its lifetime has passed (and after a 401)::
+
+        robot = ks.Session(admin.server, ca_data=..., token=ks.ServiceAccountTokenSource(admin, "robot", "ns"))
+    """
+
+    def __init__(self, session: "Session", service_account: str, namespace: str | None = None,
+                 expiration_seconds: int = 3600, audiences: list[str] | None = None,
+                 *, clock: Callable[[], float] = time.time) -> None:
+        self.session = session
+        self.service_account = service_account
+        self.namespace = namespace or session.namespace
+        self.expiration_seconds = expiration_seconds
+        self.audiences = audiences
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+        #: How many tokens were requested so far.
+        self.renewals = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                self._renew()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self) -> None:
+        """Called after a 401: the next call requests a new token."""
+        with self._lock:
+            self._renew_at = 0.0
+
+    def _renew(self) -> None:
+        asked = self._clock()
+        status = _token_request(self.session, self.service_account, self.namespace, self.expiration_seconds,
+                                self.audiences)
+        lifetime = float(self.expiration_seconds)
+        expires = status.get("expirationTimestamp")
+        if expires:
+            until = datetime.datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp() - time.time()
+            lifetime = max(0.0, min(lifetime, until))  # the server may shorten it
+        self._token = status["token"]
+        self._renew_at = asked + 0.8 * lifetime
+        self.renewals += 1
+
+    def __repr__(self) -> str:
+        return f"<ServiceAccountTokenSource {self.namespace}/{self.service_account} renewals={self.renewals}>"

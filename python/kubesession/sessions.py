@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as _json
 import os
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _core
@@ -106,7 +106,7 @@ class _SessionBase:
         self,
         server: str | None = None,
         *,
-        token: str | None = None,
+        token: str | Callable[[], str] | None = None,
         token_file: PathLike | None = None,
         ca_file: PathLike | None = None,
         ca_data: str | bytes | None = None,
@@ -139,6 +139,11 @@ class _SessionBase:
                 raise TypeError("pass the CA either as verify=<path> or as ca_file=/ca_data=, not both")
             ca_file = verify  # requests' spelling: verify="/path/to/ca.pem"
             insecure = False
+        token_provider = None
+        if token is not None and not isinstance(token, str):
+            if not callable(token):
+                raise TypeError("token must be a string or a callable that returns one")
+            token_provider, token = token, None
         self._client = _core.Client(
             source=_source,
             kubeconfig=_kubeconfig,
@@ -161,6 +166,7 @@ class _SessionBase:
             allow_insecure_http=allow_insecure_http,
             retries=retries,
             http2=http2,
+            token_provider=token_provider,
         )
         #: Headers sent with every request (a case-insensitive dict you may change).
         self.headers = Headers(headers)

@@ -64,6 +64,31 @@ fn header_map(py: Python<'_>, pairs: Vec<(String, String)>) -> PyResult<HeaderMa
     Ok(map)
 }
 
+/// A Python callable as a token source: called (with the GIL) for the current token; its
+/// `invalidate()`, if it has one, is called after a 401.
+#[derive(Debug)]
+struct PyTokenProvider {
+    callable: Py<PyAny>,
+}
+
+impl crate::credentials::TokenProvider for PyTokenProvider {
+    fn token(&self) -> Result<SecretString, Error> {
+        Python::attach(|py| {
+            let value = self.callable.bind(py).call0().map_err(|e| Error::Auth(format!("the token source failed: {e}")))?;
+            let token: String =
+                value.extract().map_err(|_| Error::Auth("the token source did not return a string".into()))?;
+            Ok(SecretString::new(token))
+        })
+    }
+
+    fn invalidate(&self) -> bool {
+        Python::attach(|py| {
+            let f = self.callable.bind(py);
+            f.hasattr("invalidate").unwrap_or(false) && f.call_method0("invalidate").is_ok()
+        })
+    }
+}
+
 /// Sends a prepared request and reads the body unless streaming: the one implementation
 /// behind both the blocking and the async faces.
 async fn execute(transport: Arc<Transport>, req: Request, stream: bool) -> Result<Response, Error> {
@@ -119,7 +144,7 @@ impl Client {
     #[pyo3(signature = (*, source="auto", kubeconfig=None, context=None, service_account_dir=None, server=None,
         token=None, token_file=None, ca_file=None, ca_data=None, client_cert=None, client_key=None,
         client_cert_data=None, client_key_data=None, insecure=None, tls_server_name=None, proxy=None,
-        timeout=None, namespace=None, allow_insecure_http=false, retries=3, http2=false))]
+        timeout=None, namespace=None, allow_insecure_http=false, retries=3, http2=false, token_provider=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -144,6 +169,7 @@ impl Client {
         allow_insecure_http: bool,
         retries: u32,
         http2: bool,
+        token_provider: Option<Py<PyAny>>,
     ) -> PyResult<Client> {
         let overrides = Overrides {
             server,
@@ -174,6 +200,9 @@ impl Client {
             allow_insecure_http,
             retry: RetryPolicy { max_retries: retries, ..RetryPolicy::default() },
             http2,
+            token_provider: token_provider.map(|f| {
+                Arc::new(PyTokenProvider { callable: f }) as Arc<dyn crate::credentials::TokenProvider>
+            }),
             ..TransportOptions::default()
         };
         // Reading files and building the TLS configuration: no GIL needed.
@@ -184,6 +213,7 @@ impl Client {
         });
         let (cfg, transport) = built.map_err(|e| to_py(py, e))?;
         let auth = match (&cfg.auth, cfg.tls.client_identity.is_some()) {
+            _ if transport.credentials().is_provider() => "token-source",
             (AuthConfig::Token(_), _) => "token",
             (AuthConfig::TokenFile(_), _) => "token-file",
             (AuthConfig::Basic { .. }, _) => "basic",

@@ -16,13 +16,27 @@ const SLICE: Duration = Duration::from_millis(100);
 
 pub fn block_on<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
 where
-    F: Future<Output = Result<T, Error>> + Send,
-    T: Send,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
 {
     if crate::runtime::is_shut_down() {
         return Err(to_py(py, Error::Closed));
     }
     let rt = crate::runtime::get();
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Nested: Python code called from inside a request this thread is driving (a
+        // token source that itself makes a request). Run this one on the runtime's workers
+        // and wait for it here, without entering the runtime a second time.
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        let result = py.detach(move || rx.recv());
+        return match result {
+            Ok(r) => r.map_err(|e| to_py(py, e)),
+            Err(_) => Err(to_py(py, Error::Closed)),
+        };
+    }
     let mut fut = std::pin::pin!(fut);
     loop {
         // The timer must be created inside the runtime, hence the async block.

@@ -26,6 +26,17 @@ pub enum TokenSource {
     Static(SecretString),
     File(Arc<TokenFile>),
     Exec(Arc<exec::ExecPlugin>),
+    Provider(Arc<dyn TokenProvider>),
+}
+
+/// A token source supplied by the caller (through the bindings: a Python callable, such
+/// as `ServiceAccountTokenSource`).
+pub trait TokenProvider: Send + Sync + std::fmt::Debug {
+    fn token(&self) -> Result<SecretString, Error>;
+    /// After a 401: true if a different token may now be had.
+    fn invalidate(&self) -> bool {
+        false
+    }
 }
 
 impl Credentials {
@@ -48,6 +59,10 @@ impl Credentials {
         })
     }
 
+    pub fn is_provider(&self) -> bool {
+        matches!(self, Credentials::Bearer(TokenSource::Provider(_)))
+    }
+
     pub fn is_some(&self) -> bool {
         !matches!(self, Credentials::None)
     }
@@ -58,6 +73,7 @@ impl Credentials {
             Credentials::Bearer(TokenSource::Static(t)) => Ok(Some(t.clone())),
             Credentials::Bearer(TokenSource::File(f)) => f.current().map(Some),
             Credentials::Bearer(TokenSource::Exec(p)) => p.token().map(Some),
+            Credentials::Bearer(TokenSource::Provider(p)) => p.token().map(Some),
             _ => Ok(None),
         }
     }
@@ -81,6 +97,7 @@ impl Credentials {
         match self {
             Credentials::Bearer(TokenSource::File(f)) => f.reload_if_changed(),
             Credentials::Bearer(TokenSource::Exec(p)) => p.invalidate(),
+            Credentials::Bearer(TokenSource::Provider(p)) => p.invalidate(),
             _ => false,
         }
     }

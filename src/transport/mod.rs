@@ -38,6 +38,8 @@ pub struct TransportOptions {
     /// Let credentials travel over plain `http://`. Off by default.
     pub allow_insecure_http: bool,
     pub retry: RetryPolicy,
+    /// A caller-supplied token source; replaces the configured credential.
+    pub token_provider: Option<std::sync::Arc<dyn crate::credentials::TokenProvider>>,
     /// Negotiate HTTP/2. Off by default: for sequential requests HTTP/1.1 has the lower
     /// latency (measured in bench/), and each watch then has a connection of its own.
     pub http2: bool,
@@ -50,6 +52,7 @@ impl Default for TransportOptions {
             default_headers: HeaderMap::new(),
             allow_insecure_http: false,
             retry: RetryPolicy::default(),
+            token_provider: None,
             http2: false,
         }
     }
@@ -83,7 +86,10 @@ pub struct Transport {
 impl Transport {
     pub fn new(cfg: &ClusterConfig, options: TransportOptions) -> Result<Transport, Error> {
         crate::runtime::install_crypto_provider();
-        let credentials = Credentials::from_config(&cfg.auth)?;
+        let credentials = match &options.token_provider {
+            Some(p) => Credentials::Bearer(crate::credentials::TokenSource::Provider(p.clone())),
+            None => Credentials::from_config(&cfg.auth)?,
+        };
         let tls = crate::tls::client_config(&cfg.tls, options.http2)?;
         let websocket_tls = websocket::tls_for_websocket(tls.clone());
         let mut builder = reqwest::Client::builder()
