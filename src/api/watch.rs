@@ -213,14 +213,14 @@ enum State {
     List { resync: bool },
     /// Open a watch from the current resourceVersion.
     Connect,
-    Streaming(Stream),
+    Streaming(Box<Stream>),
     Done,
 }
 
 /// Where a watch's bytes come from.
 enum Source {
     Http(transport::Response),
-    WebSocket(WebSocket),
+    WebSocket(Box<WebSocket>),
 }
 
 impl Source {
@@ -575,14 +575,14 @@ impl Watcher {
                 }
             }
         };
-        self.state = State::Streaming(Stream {
+        self.state = State::Streaming(Box::new(Stream {
             chunks: spawn_reader(source),
             failed: None,
             lines: LineBuffer::new(self.params.max_line),
             idle,
             opened: Instant::now(),
             delivered: 0,
-        });
+        }));
         Ok(())
     }
 

@@ -478,7 +478,7 @@ contexts:
             "config",
             "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: https://h}\nusers:\n- name: u\n  user: {client-certificate-data: '!!notbase64', client-key-data: 'AAAA'}\n",
         );
-        let err = Kubeconfig::load(&[cfg.clone()]).unwrap().resolve(None).unwrap_err();
+        let err = Kubeconfig::load(std::slice::from_ref(&cfg)).unwrap().resolve(None).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(&cfg.display().to_string()), "{msg}");
         assert!(msg.contains("context 'x'"), "{msg}");
@@ -498,7 +498,7 @@ contexts:
     fn malformed_yaml_does_not_echo_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write(dir.path(), "config", "users:\n- name: u\n  user:\n    token: sekrit-token-value\n  : [\n");
-        let err = Kubeconfig::load(&[cfg.clone()]).err().unwrap().to_string();
+        let err = Kubeconfig::load(std::slice::from_ref(&cfg)).err().unwrap().to_string();
         assert!(err.contains(&cfg.display().to_string()), "{err}");
         assert!(!err.contains("sekrit"), "{err}");
     }

@@ -24,7 +24,7 @@ pub struct WebSocket {
 /// What opening a WebSocket gave: the stream, or the HTTP status and body the server
 /// answered the upgrade with (410 for an expired resourceVersion, 403, ...).
 pub enum Opened {
-    Stream(WebSocket),
+    Stream(Box<WebSocket>),
     Refused { status: u16, body: Bytes },
 }
 
@@ -82,7 +82,7 @@ impl Transport {
             }
         }
         match tokio_tungstenite::client_async(request, tls).await {
-            Ok((inner, _response)) => Ok(Opened::Stream(WebSocket { inner, url: shown })),
+            Ok((inner, _response)) => Ok(Opened::Stream(Box::new(WebSocket { inner, url: shown }))),
             Err(tungstenite::Error::Http(resp)) => {
                 let status = resp.status().as_u16();
                 let body = resp.into_body().map(Bytes::from).unwrap_or_default();
