@@ -38,6 +38,7 @@ from .exceptions import (
     Unauthorized,
 )
 from .accounts import ServiceAccountTokenSource
+from .openshift import login
 from .sessions import PATCH_TYPES, AsyncSession, Session
 from .structures import Headers
 
@@ -45,7 +46,7 @@ from .structures import Headers
 _atexit.register(_shutdown_runtime)
 
 __all__ = [
-    "Session", "AsyncSession", "ServiceAccountTokenSource", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
+    "Session", "AsyncSession", "ServiceAccountTokenSource", "login", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
     "__version__",
     "KubeError", "ConfigError", "AuthError", "ConnectionError", "SSLError", "Timeout",
     "ConnectTimeout", "ReadTimeout", "InsecureTransportError", "InvalidRequest", "StreamError",

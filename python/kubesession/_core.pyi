@@ -46,6 +46,7 @@ class Client:
         retries: int = 3,
         http2: bool = False,
         token_provider: Callable[[], str] | None = None,
+        follow_redirects: bool = True,
     ) -> None: ...
     def request(
         self,

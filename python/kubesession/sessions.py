@@ -123,6 +123,7 @@ class _SessionBase:
         retries: int = 3,
         allow_insecure_http: bool = False,
         http2: bool = False,
+        follow_redirects: bool = True,
         context: str | None = None,
         _source: str = "auto",
         _kubeconfig: list[str] | None = None,
@@ -139,6 +140,11 @@ class _SessionBase:
                 raise TypeError("pass the CA either as verify=<path> or as ca_file=/ca_data=, not both")
             ca_file = verify  # requests' spelling: verify="/path/to/ca.pem"
             insecure = False
+        # What a login from this session reuses: where the server is and how to trust it.
+        self._tls_settings: dict[str, Any] = dict(
+            ca_file=ca_file, ca_data=ca_data, verify=verify, tls_server_name=tls_server_name, proxy=proxy,
+            timeout=timeout, allow_insecure_http=allow_insecure_http, http2=http2,
+        )
         token_provider = None
         if token is not None and not isinstance(token, str):
             if not callable(token):
@@ -167,11 +173,14 @@ class _SessionBase:
             retries=retries,
             http2=http2,
             token_provider=token_provider,
+            follow_redirects=follow_redirects,
         )
         #: Headers sent with every request (a case-insensitive dict you may change).
         self.headers = Headers(headers)
         #: The namespace of the kubeconfig context (or in-cluster pod), else "default".
         self.namespace: str = self._client.namespace
+        #: After ``ks.login``: the OAuth token's lifetime in seconds, as the server gave it.
+        self.token_expires_in: int | None = None
         if self._client.insecure:
             warnings.warn(
                 f"TLS verification is disabled for {self._client.server} ({self._client.origin}); "
@@ -406,6 +415,21 @@ class Session(_SessionBase):
         from .informers import Informer
 
         return Informer(self, path, on_add=on_add, on_update=on_update, on_delete=on_delete, **watch_kwargs)
+
+    def login(self, username: str, password: str) -> "Session":
+        """OpenShift: a new Session for ``username`` on this session's server, with this
+        session's TLS settings (``oc login -u USER``). See ``ks.login``."""
+        from .openshift import login
+
+        settings = {k: v for k, v in self._tls_settings.items() if v is not _UNSET}
+        return login(self.server, username, password, **settings)
+
+    def logout(self) -> None:
+        """OpenShift: deletes this session's OAuth access token on the server and closes
+        the session (``oc logout``)."""
+        from .openshift import logout
+
+        logout(self)
 
     def whoami(self) -> dict[str, Any]:
         """The current user (``oc whoami``): ``{"username", "uid", "groups", "extra", "source"}``."""

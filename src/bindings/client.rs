@@ -144,7 +144,7 @@ impl Client {
     #[pyo3(signature = (*, source="auto", kubeconfig=None, context=None, service_account_dir=None, server=None,
         token=None, token_file=None, ca_file=None, ca_data=None, client_cert=None, client_key=None,
         client_cert_data=None, client_key_data=None, insecure=None, tls_server_name=None, proxy=None,
-        timeout=None, namespace=None, allow_insecure_http=false, retries=3, http2=false, token_provider=None))]
+        timeout=None, namespace=None, allow_insecure_http=false, retries=3, http2=false, token_provider=None, follow_redirects=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -170,6 +170,7 @@ impl Client {
         retries: u32,
         http2: bool,
         token_provider: Option<Py<PyAny>>,
+        follow_redirects: bool,
     ) -> PyResult<Client> {
         let overrides = Overrides {
             server,
@@ -200,6 +201,7 @@ impl Client {
             allow_insecure_http,
             retry: RetryPolicy { max_retries: retries, ..RetryPolicy::default() },
             http2,
+            follow_redirects,
             token_provider: token_provider.map(|f| {
                 Arc::new(PyTokenProvider { callable: f }) as Arc<dyn crate::credentials::TokenProvider>
             }),

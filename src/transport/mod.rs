@@ -38,6 +38,9 @@ pub struct TransportOptions {
     /// Let credentials travel over plain `http://`. Off by default.
     pub allow_insecure_http: bool,
     pub retry: RetryPolicy,
+    /// Follow redirects (at most 10, never from https to http). Off for OAuth flows that
+    /// read the `Location` of a 302 themselves.
+    pub follow_redirects: bool,
     /// A caller-supplied token source; replaces the configured credential.
     pub token_provider: Option<std::sync::Arc<dyn crate::credentials::TokenProvider>>,
     /// Negotiate HTTP/2. Off by default: for sequential requests HTTP/1.1 has the lower
@@ -53,6 +56,7 @@ impl Default for TransportOptions {
             allow_insecure_http: false,
             retry: RetryPolicy::default(),
             token_provider: None,
+            follow_redirects: true,
             http2: false,
         }
     }
@@ -92,12 +96,15 @@ impl Transport {
         };
         let tls = crate::tls::client_config(&cfg.tls, options.http2)?;
         let websocket_tls = websocket::tls_for_websocket(tls.clone());
+        let follow = options.follow_redirects;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 let downgrade = attempt.previous().last().is_some_and(|p| p.scheme() == "https")
                     && attempt.url().scheme() == "http";
-                if downgrade {
+                if !follow {
+                    attempt.stop()
+                } else if downgrade {
                     attempt.error("refusing to follow a redirect from https to http")
                 } else if attempt.previous().len() >= 10 {
                     attempt.error("too many redirects")

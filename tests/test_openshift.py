@@ -1,0 +1,68 @@
+"""OpenShift login, whoami and logout against the local emulation of OpenShift's OAuth
+server and user API (tests/support/openshift_emulation.py documents the protocol)."""
+
+from __future__ import annotations
+
+import pytest
+
+import kubesession as ks
+from support.openshift_emulation import OpenShiftEmulation, token_object_name
+
+
+@pytest.fixture
+def openshift(test_pki):
+    with OpenShiftEmulation(cert=str(test_pki.server_cert), key=str(test_pki.server_key)) as emu:
+        yield emu
+
+
+def test_login_whoami_token_logout(openshift, test_pki):
+    s = ks.login(openshift.url, "developer", "developer-password", ca_file=str(test_pki.ca_file))
+    assert s.token.startswith("sha256~") and s.token_expires_in == 86400
+    assert s.token not in repr(s)
+    authorize = [r for r in openshift.requests if r.path.startswith("/oauth/authorize")][0]
+    assert authorize.headers["x-csrf-token"] and authorize.headers["authorization"].startswith("Basic ")
+    assert "client_id=openshift-challenging-client" in authorize.path
+    me = s.whoami()
+    assert me["username"] == "developer" and me["source"] == "user.openshift.io/v1/users/~"
+    token = s.token
+    s.logout()
+    assert token not in openshift.tokens
+    deletes = [r for r in openshift.requests if r.method == "DELETE"]
+    assert deletes[0].path.endswith(token_object_name(token))
+    with pytest.raises(ks.SessionClosed):
+        s.get("/apis/user.openshift.io/v1/users/~")
+    again = ks.Session(openshift.url, token=token, ca_file=str(test_pki.ca_file))
+    assert again.get("/apis/user.openshift.io/v1/users/~").status_code == 401
+
+
+def test_session_login_reuses_server_and_tls(openshift, test_pki):
+    base = ks.Session(openshift.url, ca_file=str(test_pki.ca_file))
+    s = base.login("developer", "developer-password")
+    assert s.server == openshift.url and s.whoami()["username"] == "developer"
+
+
+def test_bad_password_is_unauthorized(openshift, test_pki):
+    with pytest.raises(ks.Unauthorized) as e:
+        ks.login(openshift.url, "developer", "wrong", ca_file=str(test_pki.ca_file))
+    assert "wrong" not in str(e.value)
+
+
+def test_sso_only_identity_provider_is_explained(openshift, test_pki):
+    openshift.password_idp = False
+    with pytest.raises(ks.AuthError, match="does not accept a username and password"):
+        ks.login(openshift.url, "developer", "developer-password", ca_file=str(test_pki.ca_file))
+
+
+def test_login_verifies_tls(openshift, apiserver):
+    with pytest.raises(ks.SSLError):
+        ks.login(openshift.url, "developer", "developer-password", ca_file=str(apiserver.ca_file))
+
+
+def test_login_against_plain_kubernetes_says_so(apiserver):
+    with pytest.raises((ks.AuthError, ks.ApiError)):
+        ks.login(apiserver.server, "developer", "pw", ca_file=str(apiserver.ca_file))
+
+
+def test_oauth_token_object_name():
+    # sha256~ + unpadded base64url(sha256(part after the prefix))
+    assert ks.openshift.oauth_token_name("sha256~abc") == "sha256~ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
