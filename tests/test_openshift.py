@@ -66,3 +66,18 @@ def test_login_against_plain_kubernetes_says_so(apiserver):
 def test_oauth_token_object_name():
     # sha256~ + unpadded base64url(sha256(part after the prefix))
     assert ks.openshift.oauth_token_name("sha256~abc") == "sha256~ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+
+
+def test_save_kubeconfig_makes_a_login_reusable(openshift, test_pki, apiserver, tmp_path, monkeypatch):
+    # An existing kubeconfig with another context must survive.
+    existing = tmp_path / "config"
+    apiserver.write_kubeconfig(existing, token=apiserver.admin_token, context="local-admin")
+    s = ks.login(openshift.url, "developer", "developer-password", ca_file=str(test_pki.ca_file))
+    monkeypatch.setenv("KUBECONFIG", str(existing))
+    name = s.save_kubeconfig()
+    assert name == f"127-0-0-1:{openshift.server.port}"
+    assert existing.stat().st_mode & 0o777 == 0o600
+    again = ks.Session()  # current-context is now the login
+    assert again.whoami()["username"] == "developer"
+    assert ks.Session(context="local-admin").get("/api/v1/namespaces/default").ok
+    assert s.token not in repr(again)

@@ -424,6 +424,24 @@ class Session(_SessionBase):
         settings = {k: v for k, v in self._tls_settings.items() if v is not _UNSET}
         return login(self.server, username, password, **settings)
 
+    def save_kubeconfig(self, path: PathLike | None = None, context: str | None = None) -> str:
+        """Writes this session's server, CA and token into a kubeconfig as a context and
+        makes it current, so that kubectl and oc reuse a login made here. ``path`` defaults
+        to the first ``$KUBECONFIG`` entry, else ``~/.kube/config``; ``context`` to the
+        server's ``host:port`` (dots as dashes, as oc names clusters). Other contexts are
+        kept; the file is written atomically with mode 0600. Returns the context name."""
+        if path is None:
+            env = os.environ.get("KUBECONFIG", "")
+            first = next((p for p in env.split(os.pathsep) if p), None)
+            path = first or os.path.join(os.path.expanduser("~"), ".kube", "config")
+        if context is None:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.server)
+            context = f"{(parts.hostname or 'cluster').replace('.', '-')}:{parts.port or 443}"
+        self._client.save_kubeconfig(os.fspath(path), context, self.namespace)
+        return context
+
     def logout(self) -> None:
         """OpenShift: deletes this session's OAuth access token on the server and closes
         the session (``oc logout``)."""

@@ -35,6 +35,8 @@ pub struct Client {
     /// "token", "token-file", "basic", "client-certificate" or "none".
     #[pyo3(get)]
     auth: &'static str,
+    /// The configured CA (PEM), for writing this Session into a kubeconfig.
+    ca_pem: Option<Vec<u8>>,
 }
 
 fn to_duration(secs: Option<f64>) -> PyResult<Option<Duration>> {
@@ -230,6 +232,7 @@ impl Client {
             insecure: cfg.tls.insecure,
             origin: cfg.origin.clone(),
             auth,
+            ca_pem: cfg.tls.ca.as_ref().map(|ca| ca.data.clone()),
         })
     }
 
@@ -329,6 +332,22 @@ impl Client {
         let transport = self.transport(py)?;
         let token = py.detach(move || transport.credentials().token());
         token.map(|t| t.map(|t| t.expose().to_string())).map_err(|e| to_py(py, e))
+    }
+
+    /// Writes this Session's server, CA and token into the kubeconfig at `path` as context
+    /// `context` (made current; other entries kept; mode 0600).
+    #[pyo3(signature = (path, context, namespace=None))]
+    fn save_kubeconfig(&self, py: Python<'_>, path: PathBuf, context: String, namespace: Option<String>) -> PyResult<()> {
+        let token = self.token(py)?;
+        let entry = crate::config::save::SavedContext {
+            context: &context,
+            server: &self.server,
+            ca_pem: self.ca_pem.as_deref(),
+            insecure: self.insecure,
+            token: token.as_deref(),
+            namespace: namespace.as_deref(),
+        };
+        crate::config::save::save_context(&path, &entry).map_err(|e| to_py(py, Error::Config(e)))
     }
 
     /// Frees the connections. Later requests raise SessionClosed.

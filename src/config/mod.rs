@@ -7,6 +7,7 @@
 pub mod error;
 pub mod incluster;
 pub mod kubeconfig;
+pub mod save;
 
 use std::path::PathBuf;
 
