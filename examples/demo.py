@@ -68,6 +68,19 @@ def local_demo() -> None:
         except ks.AlreadyExists as e:
             print(f"  creating it again -> {type(e).__name__}: {e}")
 
+        step("a watch that lists first, then streams changes (and would survive reconnects)")
+        import threading
+
+        w = s.watch(base, timeout=10)
+        print(f"  {next(w)!r}   <- the existing object, from the initial list")
+        threading.Timer(0.2, lambda: (s.patch(f"{base}/demo", json={"data": {"n": "1"}}),
+                                      s.delete(f"{base}/demo"))).start()
+        for ev in w:
+            print(f"  {ev!r}")
+            if ev.type == "DELETED":
+                break
+        print(f"  resourceVersion now {w.resource_version}")
+
         step("errors name their cause")
         for label, session in [
             ("bad token", ks.Session(api.server, token="wrong", ca_file=str(api.ca_file))),
