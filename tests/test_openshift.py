@@ -35,10 +35,17 @@ def test_login_whoami_token_logout(openshift, test_pki):
     assert again.get("/apis/user.openshift.io/v1/users/~").status_code == 401
 
 
-def test_session_login_reuses_server_and_tls(openshift, test_pki):
-    base = ks.Session(openshift.url, ca_file=str(test_pki.ca_file))
+def test_session_login_reuses_server_and_tls(openshift, test_pki, tmp_path):
+    base = ks.Session(openshift.url, verify=str(test_pki.ca_file))  # requests' spelling of the CA
     s = base.login("developer", "developer-password")
     assert s.server == openshift.url and s.whoami()["username"] == "developer"
+    # A session whose CA came from a kubeconfig logs in with that CA too.
+    cfg = tmp_path / "config"
+    cfg.write_text(
+        f"current-context: x\ncontexts:\n- name: x\n  context: {{cluster: c}}\nclusters:\n- name: c\n"
+        f"  cluster: {{server: '{openshift.url}', certificate-authority: '{test_pki.ca_file}'}}\n"
+    )
+    assert ks.Session.from_kubeconfig(cfg).login("developer", "developer-password").whoami()["username"] == "developer"
 
 
 def test_bad_password_is_unauthorized(openshift, test_pki):

@@ -21,6 +21,7 @@ class Client:
     auth: str
     closed: bool
     token: str | None
+    ca_pem: bytes | None
     def __init__(
         self,
         *,

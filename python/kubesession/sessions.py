@@ -140,10 +140,10 @@ class _SessionBase:
                 raise TypeError("pass the CA either as verify=<path> or as ca_file=/ca_data=, not both")
             ca_file = verify  # requests' spelling: verify="/path/to/ca.pem"
             insecure = False
-        # What a login from this session reuses: where the server is and how to trust it.
+        # What a login from this session reuses besides the CA (kept by the core).
         self._tls_settings: dict[str, Any] = dict(
-            ca_file=ca_file, ca_data=ca_data, verify=verify, tls_server_name=tls_server_name, proxy=proxy,
-            timeout=timeout, allow_insecure_http=allow_insecure_http, http2=http2,
+            tls_server_name=tls_server_name, proxy=proxy, timeout=timeout, allow_insecure_http=allow_insecure_http,
+            http2=http2,
         )
         token_provider = None
         if token is not None and not isinstance(token, str):
@@ -422,6 +422,10 @@ class Session(_SessionBase):
         from .openshift import login
 
         settings = {k: v for k, v in self._tls_settings.items() if v is not _UNSET}
+        if self._client.insecure:
+            settings["verify"] = False
+        else:
+            settings["ca_data"] = self._client.ca_pem  # the same trust, wherever it came from
         return login(self.server, username, password, **settings)
 
     def save_kubeconfig(self, path: PathLike | None = None, context: str | None = None) -> str:

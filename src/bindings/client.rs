@@ -334,6 +334,12 @@ impl Client {
         token.map(|t| t.map(|t| t.expose().to_string())).map_err(|e| to_py(py, e))
     }
 
+    /// The CA the Session trusts (PEM bytes), when one is configured.
+    #[getter]
+    fn ca_pem<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.ca_pem.as_deref().map(|pem| PyBytes::new(py, pem))
+    }
+
     /// Writes this Session's server, CA and token into the kubeconfig at `path` as context
     /// `context` (made current; other entries kept; mode 0600).
     #[pyo3(signature = (path, context, namespace=None))]
