@@ -4,16 +4,13 @@ or repeats, 410 relists, dead connections, stop, timeouts, bad streams, informer
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import pytest
 
 import kubesession as ks
+from support.interrupt import interrupted
 from support.scripted_server import ScriptedServer
 from support.tcp_proxy import TcpProxy
 
@@ -293,25 +290,10 @@ def test_error_event_raises_matching_api_error(test_pki):
 
 
 def test_ctrl_c_interrupts_a_waiting_watch(apiserver):
-    script = textwrap.dedent(f"""
-        import sys, kubesession as ks
-        s = ks.Session({apiserver.server!r}, token={apiserver.admin_token!r}, ca_file={str(apiserver.ca_file)!r})
-        w = s.watch("/api/v1/namespaces/kube-public/configmaps", resource_version="0")
-        print("ready", flush=True)
-        try:
-            for ev in w:
-                pass
-        except KeyboardInterrupt:
-            print("interrupted", flush=True)
-            sys.exit(0)
-        sys.exit(3)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0 and "interrupted" in out
+    assert interrupted(apiserver, """
+        for ev in s.watch("/api/v1/namespaces/kube-public/configmaps", resource_version="0"):
+            pass
+    """, settle=1.0)
 
 
 def test_list_all_follows_continue(admin, namespace):
