@@ -226,6 +226,11 @@ fn presented_names(presented: &[String]) -> String {
         .join(", ")
 }
 
+/// The SSLError message: why, the server name checked and the trust used.
+pub fn failure_detail(err: &rustls::Error, server_name: &str, trust: &str) -> String {
+    format!("{}; server name '{server_name}', trusted CA: {trust}", explain(err))
+}
+
 fn server_name_str(name: &ServerName<'_>) -> String {
     match name {
         ServerName::DnsName(d) => d.as_ref().to_string(),

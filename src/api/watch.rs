@@ -471,16 +471,6 @@ impl Watcher {
         Request { method: Method::GET, url, headers: HeaderMap::new(), body: None, timeouts }
     }
 
-    /// Classifies an error status: 410 relists, 429/5xx retry, others are fatal.
-    fn status_failure(&mut self, code: u16, body: Bytes, url: &str) -> Failure {
-        let err = Error::Api { code, body, url: url.to_string() };
-        if code == 429 || code >= 500 {
-            Failure::Retry(err)
-        } else {
-            Failure::Fatal(err)
-        }
-    }
-
     async fn list(&mut self, resync: bool) -> Result<(), Failure> {
         self.state = State::List { resync };
         let mut items: Vec<Bytes> = Vec::new();
@@ -502,7 +492,7 @@ impl Watcher {
                 continue;
             }
             if code >= 400 {
-                return Err(self.status_failure(code, body, &shown));
+                return Err(status_failure(code, body, &shown));
             }
             let page: ListPage<'_> = serde_json::from_slice(&body)
                 .map_err(|e| Failure::Fatal(Error::Body(format!("the LIST of {} is not a valid list: {e}", self.params.path))))?;
@@ -592,7 +582,7 @@ impl Watcher {
             self.state = State::List { resync: true };
             return Ok(());
         }
-        Err(self.status_failure(code, body, url))
+        Err(status_failure(code, body, url))
     }
 
     /// Reads until one event can be handed out (or the stream ends / breaks). The stream
@@ -717,12 +707,11 @@ fn handle_line(line: &Bytes, offset: u64, params: &WatchParams, progress: &mut P
             if code == 410 || reason == "Expired" || reason == "Gone" {
                 return Ok(LineOutcome::Relist);
             }
-            let err = Error::Api { code, body: raw, url: params.path.clone() };
             // A 5xx or 429 inside a stream: resume rather than fail.
-            if code == 429 || code >= 500 {
-                return Ok(LineOutcome::Resume(err));
-            }
-            return Err(Failure::Fatal(err));
+            return match status_failure(code, raw, &params.path) {
+                Failure::Retry(err) => Ok(LineOutcome::Resume(err)),
+                fatal => Err(fatal),
+            };
         }
         other => {
             return Err(Failure::Fatal(Error::Body(format!(
@@ -757,6 +746,17 @@ fn split_event(line: &Bytes) -> Option<(String, Bytes)> {
         return None;
     }
     Some((kind.to_string(), line.slice_ref(trimmed)))
+}
+
+/// An error status: 429 and 5xx are worth retrying (with backoff), others are fatal.
+/// (410 never gets here: it relists.)
+fn status_failure(code: u16, body: Bytes, url: &str) -> Failure {
+    let err = Error::Api { code, body, url: url.to_string() };
+    if code == 429 || code >= 500 {
+        Failure::Retry(err)
+    } else {
+        Failure::Fatal(err)
+    }
 }
 
 enum LineOutcome {

@@ -23,6 +23,8 @@ pub struct Head {
     elapsed: Duration,
     version: &'static str,
     retries: u32,
+    /// Retry-After in seconds, read while the real header map is at hand.
+    retry_after: Option<f64>,
 }
 
 impl Head {
@@ -44,6 +46,7 @@ impl Head {
             elapsed,
             version,
             retries: resp.retries(),
+            retry_after: crate::transport::retry::retry_after(resp.headers()).map(|d| d.as_secs_f64()),
         }
     }
 }
@@ -223,9 +226,7 @@ impl Response {
             return Ok(());
         }
         let body = self.bytes(py).unwrap_or_default();
-        let retry_after =
-            crate::transport::retry::retry_after(&header_map_of(&self.head.headers)).map(|d| d.as_secs_f64());
-        Err(api_error_from_body(py, code, &body, &self.head.url, retry_after))
+        Err(api_error_from_body(py, code, &body, &self.head.url, self.head.retry_after))
     }
 
     /// The body as it arrives, chunk by chunk (with `stream=True`; otherwise the whole body once).
@@ -285,16 +286,6 @@ impl Response {
     fn __repr__(&self) -> String {
         format!("<Response [{}]>", self.head.status)
     }
-}
-
-fn header_map_of(pairs: &[(String, String)]) -> reqwest::header::HeaderMap {
-    let mut map = reqwest::header::HeaderMap::new();
-    for (k, v) in pairs {
-        if let (Ok(n), Ok(v)) = (reqwest::header::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
-            map.append(n, v);
-        }
-    }
-    map
 }
 
 #[pyclass(module = "kubesession._core", name = "ByteIterator", frozen)]

@@ -8,10 +8,7 @@ use crate::error::Error;
 pub fn from_reqwest(e: &reqwest::Error, url: &Url, server_name: String, trust: &str, timeouts: Timeouts) -> Error {
     let shown = redact_url(url);
     if let Some(tls) = crate::tls::find_rustls_error(e) {
-        return Error::Tls {
-            url: shown,
-            detail: format!("{}; server name '{server_name}', trusted CA: {trust}", crate::tls::explain(tls)),
-        };
+        return Error::Tls { url: shown, detail: crate::tls::failure_detail(tls, &server_name, trust) };
     }
     if e.is_timeout() {
         let seconds = timeouts.connect.map(|d| d.as_secs_f64()).unwrap_or(0.0);

@@ -57,10 +57,7 @@ impl Transport {
             .map_err(|_| Error::InvalidRequest(format!("'{name}' is not a valid TLS server name")))?;
         let connector = tokio_rustls::TlsConnector::from(self.websocket_tls.clone());
         let tls = connector.connect(server_name, tcp).await.map_err(|e| match crate::tls::find_rustls_error(&e) {
-            Some(r) => Error::Tls {
-                url: shown.clone(),
-                detail: format!("{}; server name '{name}', trusted CA: {}", crate::tls::explain(r), self.trust),
-            },
+            Some(r) => Error::Tls { url: shown.clone(), detail: crate::tls::failure_detail(r, &name, &self.trust) },
             None => Error::Connect { url: shown.clone(), detail: e.to_string() },
         })?;
 
