@@ -92,10 +92,9 @@ class Informer:
     def _run(self) -> None:
         try:
             # List first, so that "synced" has a precise moment; then watch from the list.
-            kw = dict(self.watch_kwargs)
-            selectors = {k: kw[k] for k in ("label_selector", "field_selector") if kw.get(k)}
-            r = self.session.get(self.path, params={"labelSelector": selectors.get("label_selector"),
-                                                    "fieldSelector": selectors.get("field_selector")})
+            kw = self.watch_kwargs
+            r = self.session.get(self.path, params={"labelSelector": kw.get("label_selector"),
+                                                    "fieldSelector": kw.get("field_selector")})
             r.raise_for_status()
             body = r.json()
             for obj in body.get("items") or ():

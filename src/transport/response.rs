@@ -35,10 +35,6 @@ impl Response {
         &self.url
     }
 
-    pub fn full_url(&self) -> &url::Url {
-        self.inner.url()
-    }
-
     pub fn retries(&self) -> u32 {
         self.retries
     }
