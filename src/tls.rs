@@ -9,13 +9,15 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::config::{ConfigError, TlsConfig};
+use crate::credentials::exec::ExecPlugin;
 use crate::error::Error;
 
 /// Describes the trust a Session uses, for error messages.
@@ -30,15 +32,19 @@ pub fn trust_description(tls: &TlsConfig) -> String {
     }
 }
 
-/// `http2` offers h2 in ALPN; otherwise only HTTP/1.1 is offered.
-pub fn client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfig, Error> {
+/// `http2` offers h2 in ALPN; otherwise only HTTP/1.1 is offered. With an exec plugin, the
+/// client certificate is the one the plugin returned last (read at each handshake).
+pub fn client_config(
+    tls: &TlsConfig,
+    http2: bool,
+    exec: Option<Arc<ExecPlugin>>,
+) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let inner = if tls.insecure { None } else { Some(webpki_verifier(tls, provider.clone())?) };
     let name_override = match &tls.server_name {
-        Some(name) => Some(
-            ServerName::try_from(name.clone())
-                .map_err(|_| ConfigError::new(format!("tls-server-name '{name}' is not a valid DNS name or IP address")))?,
-        ),
+        Some(name) => Some(ServerName::try_from(name.clone()).map_err(|_| {
+            ConfigError::new(format!("tls-server-name '{name}' is not a valid DNS name or IP address"))
+        })?),
         None => None,
     };
     let verifier = Arc::new(KubeVerifier { inner, name_override, provider: provider.clone() });
@@ -47,8 +53,15 @@ pub fn client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfi
         .map_err(|e| Error::InvalidRequest(format!("TLS setup failed: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let mut config = match &tls.client_identity {
-        Some(id) => {
+    let mut config = match (&tls.client_identity, exec) {
+        (_, Some(plugin)) => {
+            let mut config = builder.with_client_cert_resolver(Arc::new(ExecIdentity { plugin }));
+            // A resumed TLS session keeps the client certificate it was made with: after a
+            // rotation the server would still see the old one. Full handshakes only.
+            config.resumption = rustls::client::Resumption::disabled();
+            config
+        }
+        (Some(id), None) => {
             let chain = parse_certs(&id.cert.data, &id.cert.origin)?;
             let key = PrivateKeyDer::from_pem_slice(id.key.expose()).map_err(|_| {
                 ConfigError::new(format!(
@@ -63,10 +76,9 @@ pub fn client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfi
                 ))
             })?
         }
-        None => builder.with_no_client_auth(),
+        (None, None) => builder.with_no_client_auth(),
     };
-    config.alpn_protocols =
-        if http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
+    config.alpn_protocols = if http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
     Ok(config)
 }
 
@@ -84,9 +96,9 @@ fn webpki_verifier(tls: &TlsConfig, provider: Arc<CryptoProvider>) -> Result<Arc
     match &tls.ca {
         Some(ca) => {
             for cert in parse_certs(&ca.data, &ca.origin)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| ConfigError::new(format!("{} holds a certificate rustls cannot use: {e}", ca.origin)))?;
+                roots.add(cert).map_err(|e| {
+                    ConfigError::new(format!("{} holds a certificate rustls cannot use: {e}", ca.origin))
+                })?;
             }
         }
         None => {
@@ -103,6 +115,23 @@ fn webpki_verifier(tls: &TlsConfig, provider: Arc<CryptoProvider>) -> Result<Arc
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| Error::InvalidRequest(format!("TLS verifier setup failed: {e}")))
+}
+
+/// Hands the server the client certificate the exec plugin returned last (none when it
+/// returns tokens only). The transport runs the plugin before a request needs it.
+#[derive(Debug)]
+struct ExecIdentity {
+    plugin: Arc<ExecPlugin>,
+}
+
+impl ResolvesClientCert for ExecIdentity {
+    fn resolve(&self, _root_hint_subjects: &[&[u8]], _sigschemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.plugin.identity()
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -182,7 +211,9 @@ pub fn explain(err: &rustls::Error) -> String {
             CertificateError::UnknownIssuer => {
                 "the server's certificate is not signed by a trusted CA (unknown issuer)".to_string()
             }
-            CertificateError::NotValidForName => "the server's certificate is not valid for this server name".to_string(),
+            CertificateError::NotValidForName => {
+                "the server's certificate is not valid for this server name".to_string()
+            }
             CertificateError::NotValidForNameContext { expected, presented } => format!(
                 "the server's certificate is not valid for the name '{}' (it is valid for: {})",
                 server_name_str(expected),
@@ -207,7 +238,9 @@ pub fn explain(err: &rustls::Error) -> String {
             CertificateError::Other(other) => format!("the server's certificate was rejected: {other}"),
             other => format!("the server's certificate was rejected: {other:?}"),
         },
-        E::AlertReceived(alert) => format!("the server ended the handshake with the alert {alert:?} (a client certificate it does not accept?)"),
+        E::AlertReceived(alert) => format!(
+            "the server ended the handshake with the alert {alert:?} (a client certificate it does not accept?)"
+        ),
         E::InvalidMessage(_) => "the server did not answer with TLS (is it plain HTTP, or the wrong port?)".to_string(),
         E::NoCertificatesPresented => "the server presented no certificate".to_string(),
         other => format!("{other}"),
@@ -251,14 +284,14 @@ mod tests {
             ca: Some(Pem { data: b"not a pem".to_vec(), origin: "CA file /tmp/x.pem".into() }),
             ..TlsConfig::default()
         };
-        let err = client_config(&tls, false).unwrap_err().to_string();
+        let err = client_config(&tls, false, None).unwrap_err().to_string();
         assert!(err.contains("/tmp/x.pem") && err.contains("no PEM certificate"), "{err}");
     }
 
     #[test]
     fn insecure_needs_no_roots() {
         let tls = TlsConfig { insecure: true, ..TlsConfig::default() };
-        assert!(client_config(&tls, true).is_ok());
+        assert!(client_config(&tls, true, None).is_ok());
         assert_eq!(trust_description(&tls), "none (verification disabled)");
     }
 

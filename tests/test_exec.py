@@ -1,5 +1,6 @@
-"""kubeconfig exec credential plugins against the real API server: tokens, caching until
-expiry, a rerun after a 401, and every failure mode as one clear AuthError."""
+"""kubeconfig exec credential plugins against the real API server: tokens and client
+certificates, caching until expiry, a rerun after a 401, and every failure mode as one
+clear AuthError."""
 
 from __future__ import annotations
 
@@ -28,8 +29,16 @@ PLUGIN = textwrap.dedent("""
     if mode == "garbage":
         print("token-that-must-not-leak, not JSON")
         sys.exit(0)
-    tokens = os.environ["TOKENS"].split(",")
-    status = {"token": tokens[min(n, len(tokens)) - 1]}
+    status = {}
+    if os.environ.get("TOKENS"):
+        tokens = os.environ["TOKENS"].split(",")
+        status["token"] = tokens[min(n, len(tokens)) - 1]
+    if os.environ.get("CERTS"):  # "cert|key,cert|key": one pair per run, the last repeated
+        pairs = os.environ["CERTS"].split(",")
+        cert, key = pairs[min(n, len(pairs)) - 1].split("|")
+        status["clientCertificateData"] = pathlib.Path(cert).read_text()
+        if mode != "cert-without-key":
+            status["clientKeyData"] = pathlib.Path(key).read_text()
     if os.environ.get("EXPIRES"):
         status["expirationTimestamp"] = os.environ["EXPIRES"]
     print(json.dumps({"apiVersion": info["apiVersion"], "kind": "ExecCredential", "status": status}))
@@ -118,3 +127,56 @@ def test_exec_bad_api_version_is_a_config_error(apiserver, tmp_path):
     cfg = kubeconfig(tmp_path, apiserver, {"TOKENS": "x"}, api_version="client.authentication.k8s.io/v1alpha1")
     with pytest.raises(ks.ConfigError, match="exec.apiVersion"):
         ks.Session.from_kubeconfig(cfg)
+
+
+def certs(*pairs: tuple[Path, Path]) -> str:
+    return ",".join(f"{c}|{k}" for c, k in pairs)
+
+
+def test_exec_client_certificate_is_used_and_cached(apiserver, tmp_path):
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key))}))
+    assert s.get("/api/v1/namespaces/default").ok
+    assert s.get("/api/v1/namespaces/default").ok
+    assert runs(tmp_path) == 1
+    assert s.token is None  # a certificate, not a bearer token
+
+
+def test_exec_client_certificate_on_a_websocket_watch_first(apiserver, admin, namespace, tmp_path):
+    # The plugin's first run happens for the WebSocket handshake itself (no request before it).
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    rv = admin.get(base).json()["metadata"]["resourceVersion"]
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key))}))
+    with s.watch(base, resource_version=rv, transport="websocket", timeout=30) as w:
+        admin.post(base, json={"metadata": {"name": "via-cert"}}).raise_for_status()
+        event = next(w)
+    assert (event.type, event.object["metadata"]["name"]) == ("ADDED", "via-cert")
+    assert runs(tmp_path) == 1
+
+
+def test_exec_client_certificate_rotates_after_401_on_a_new_connection(apiserver, tmp_path, test_pki):
+    # The first run hands out a certificate of a CA the server does not trust: 401. The rerun
+    # hands out the admin's; the retried request must not reuse the connection that carried the
+    # first certificate (the server authenticates a connection's certificate, not a header).
+    stranger = test_pki.issue("stranger", "stranger", org="system:masters")
+    env = {"CERTS": certs(stranger, (apiserver.admin_cert, apiserver.admin_key))}
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
+    assert s.get("/api/v1/namespaces/default").status_code == 200
+    assert runs(tmp_path) == 2
+    assert s.get("/api/v1/namespaces/default").status_code == 200
+    assert runs(tmp_path) == 2
+
+
+def test_exec_client_certificate_renewed_at_expiry(apiserver, tmp_path):
+    past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    env = {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key)), "EXPIRES": past}
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
+    for _ in range(3):
+        assert s.get("/api").ok
+    assert runs(tmp_path) == 3
+
+
+def test_exec_client_certificate_without_key(apiserver, tmp_path):
+    env = {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key)), "MODE": "cert-without-key"}
+    s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
+    with pytest.raises(ks.AuthError, match="clientCertificateData without clientKeyData"):
+        s.get("/api")

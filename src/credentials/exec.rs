@@ -1,12 +1,18 @@
 //! kubeconfig `exec` credential plugins (client.authentication.k8s.io v1 / v1beta1), as
 //! client-go runs them: the command with its args and env plus `KUBERNETES_EXEC_INFO`, no
-//! shell, stdin closed; the token cached until `expirationTimestamp`; rerun after a 401.
-//! Output is never logged or quoted in errors (it holds the credential); stderr is.
+//! shell, stdin closed; the result (a token, a client certificate, or both) cached until
+//! `expirationTimestamp`; rerun after a 401. Output is never logged or quoted in errors (it
+//! holds the credential); stderr is.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 
 use serde::Deserialize;
 
@@ -24,11 +30,18 @@ pub struct ExecPlugin {
     cfg: ExecConfig,
     timeout: Duration,
     cached: Mutex<Option<Cached>>,
+    /// The client certificate of the latest run, for the TLS layer's certificate resolver.
+    /// Kept after the token cache is invalidated: a handshake always has something to send.
+    identity: Mutex<Option<Arc<CertifiedKey>>>,
+    /// Bumped each time a run returns a client certificate, so that the transport opens
+    /// new connections with it instead of reusing ones that carry the old one.
+    identity_generation: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
 struct Cached {
-    token: SecretString,
+    token: Option<SecretString>,
+    identity: Option<Arc<CertifiedKey>>,
     expires: Option<SystemTime>,
 }
 
@@ -45,6 +58,7 @@ struct ExecCredential {
 struct ExecStatus {
     token: Option<String>,
     client_certificate_data: Option<String>,
+    client_key_data: Option<String>,
     expiration_timestamp: Option<String>,
 }
 
@@ -58,7 +72,13 @@ impl ExecPlugin {
                 hint(&cfg)
             )));
         }
-        Ok(ExecPlugin { cfg, timeout: EXEC_TIMEOUT, cached: Mutex::new(None) })
+        Ok(ExecPlugin {
+            cfg,
+            timeout: EXEC_TIMEOUT,
+            cached: Mutex::new(None),
+            identity: Mutex::new(None),
+            identity_generation: AtomicU64::new(0),
+        })
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -66,8 +86,10 @@ impl ExecPlugin {
         self
     }
 
-    /// The current token: cached until it nearly expires, else from a fresh run.
-    pub fn token(&self) -> Result<SecretString, Error> {
+    /// The current token (None when the plugin gives a client certificate only): cached
+    /// until it nearly expires, else from a fresh run. A fresh run also installs a returned
+    /// client certificate for [`ExecPlugin::identity`].
+    pub fn token(&self) -> Result<Option<SecretString>, Error> {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cached.as_ref() {
             let fresh = c.expires.is_none_or(|e| e > SystemTime::now() + EXPIRY_MARGIN);
@@ -76,8 +98,23 @@ impl ExecPlugin {
             }
         }
         let new = self.run()?;
+        if let Some(id) = &new.identity {
+            *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
+            self.identity_generation.fetch_add(1, Ordering::SeqCst);
+        }
         *cached = Some(new.clone());
         Ok(new.token)
+    }
+
+    /// The client certificate and key of the latest run, if it returned one. Never runs
+    /// the plugin (it is read during TLS handshakes); [`ExecPlugin::token`] runs it first.
+    pub fn identity(&self) -> Option<Arc<CertifiedKey>> {
+        self.identity.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Changes each time the plugin hands out a new client certificate.
+    pub fn identity_generation(&self) -> u64 {
+        self.identity_generation.load(Ordering::SeqCst)
     }
 
     /// After a 401: forget the cached token so that the next request reruns the plugin.
@@ -86,7 +123,12 @@ impl ExecPlugin {
     }
 
     fn fail(&self, what: String) -> Error {
-        Error::Auth(format!("exec plugin '{}' of context '{}': {what}{}", self.cfg.command, self.cfg.context, hint(&self.cfg)))
+        Error::Auth(format!(
+            "exec plugin '{}' of context '{}': {what}{}",
+            self.cfg.command,
+            self.cfg.context,
+            hint(&self.cfg)
+        ))
     }
 
     fn run(&self) -> Result<Cached, Error> {
@@ -147,8 +189,13 @@ impl ExecPlugin {
     }
 
     fn parse(&self, stdout: &[u8]) -> Result<Cached, Error> {
-        let cred: ExecCredential = serde_json::from_slice(stdout)
-            .map_err(|e| self.fail(format!("its output is not an ExecCredential (JSON error at line {}, column {})", e.line(), e.column())))?;
+        let cred: ExecCredential = serde_json::from_slice(stdout).map_err(|e| {
+            self.fail(format!(
+                "its output is not an ExecCredential (JSON error at line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
         if cred.kind.as_deref() != Some("ExecCredential") {
             return Err(self.fail("its output is not of kind ExecCredential".to_string()));
         }
@@ -162,17 +209,51 @@ impl ExecPlugin {
         let status = cred.status.ok_or_else(|| self.fail("its ExecCredential has no status".to_string()))?;
         let expires = match status.expiration_timestamp.as_deref().filter(|t| !t.is_empty()) {
             Some(t) => Some(
-                parse_rfc3339(t).ok_or_else(|| self.fail(format!("its expirationTimestamp {t:?} is not an RFC 3339 time")))?,
+                parse_rfc3339(t)
+                    .ok_or_else(|| self.fail(format!("its expirationTimestamp {t:?} is not an RFC 3339 time")))?,
             ),
             None => None,
         };
-        match (status.token.filter(|t| !t.is_empty()), status.client_certificate_data) {
-            (Some(token), _) => Ok(Cached { token: SecretString::new(token), expires }),
-            (None, Some(_)) => Err(self.fail(
-                "it returned a client certificate; this version of kubesession uses exec plugins for tokens only".to_string(),
-            )),
-            (None, None) => Err(self.fail("its ExecCredential status has neither a token nor a client certificate".to_string())),
+        let token = status.token.filter(|t| !t.is_empty()).map(SecretString::new);
+        let cert = status.client_certificate_data.filter(|c| !c.is_empty());
+        let key = status.client_key_data.filter(|k| !k.is_empty()).map(SecretString::new);
+        let identity = match (cert, key) {
+            (Some(cert), Some(key)) => Some(self.identity_from_pem(cert.as_bytes(), &key)?),
+            (Some(_), None) => {
+                return Err(self.fail("it returned clientCertificateData without clientKeyData".to_string()))
+            }
+            (None, Some(_)) => {
+                return Err(self.fail("it returned clientKeyData without clientCertificateData".to_string()))
+            }
+            (None, None) => None,
+        };
+        if token.is_none() && identity.is_none() {
+            return Err(self.fail("its ExecCredential status has neither a token nor a client certificate".to_string()));
         }
+        Ok(Cached { token, identity, expires })
+    }
+
+    /// The certificate chain and key as rustls uses them; errors never quote the PEM.
+    fn identity_from_pem(&self, cert: &[u8], key: &SecretString) -> Result<Arc<CertifiedKey>, Error> {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+            .collect::<Result<_, _>>()
+            .map_err(|_| self.fail("its clientCertificateData is not valid PEM".to_string()))?;
+        if chain.is_empty() {
+            return Err(self.fail("its clientCertificateData holds no PEM certificate".to_string()));
+        }
+        let der = PrivateKeyDer::from_pem_slice(key.expose().as_bytes())
+            .map_err(|_| self.fail("its clientKeyData holds no PEM private key (PKCS#8, RSA or EC)".to_string()))?;
+        let signing = rustls::crypto::ring::default_provider()
+            .key_provider
+            .load_private_key(der)
+            .map_err(|e| self.fail(format!("its clientKeyData cannot be used: {e}")))?;
+        let identity = CertifiedKey::new(chain, signing);
+        if let Err(e) = identity.keys_match() {
+            if !matches!(e, rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) {
+                return Err(self.fail("its clientCertificateData and clientKeyData do not belong together".to_string()));
+            }
+        }
+        Ok(Arc::new(identity))
     }
 }
 
@@ -231,24 +312,28 @@ mod tests {
     #[test]
     fn rfc3339() {
         assert_eq!(parse_rfc3339("1970-01-01T00:01:00Z"), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(60)));
-        assert_eq!(
-            parse_rfc3339("2026-12-04T10:00:00.5+01:00"),
-            parse_rfc3339("2026-12-04T09:00:00Z")
-        );
+        assert_eq!(parse_rfc3339("2026-12-04T10:00:00.5+01:00"), parse_rfc3339("2026-12-04T09:00:00Z"));
         assert!(parse_rfc3339("yesterday").is_none());
     }
 
     #[test]
     fn token_and_caching() {
-        let p = plugin(r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t1"}}'"#);
-        assert_eq!(p.token().unwrap().expose(), "t1");
+        let p = plugin(
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t1"}}'"#,
+        );
+        assert_eq!(p.token().unwrap().unwrap().expose(), "t1");
+        assert!(p.identity().is_none());
         assert!(p.invalidate());
     }
 
     #[test]
     fn failures_carry_stderr_and_hint_never_stdout() {
-        let e = plugin("echo secret-token-out; echo 'no credentials found' >&2; exit 3").token().unwrap_err().to_string();
-        assert!(e.contains("no credentials found") && e.contains("apt install thing") && e.contains("context 'ctx'"), "{e}");
+        let e =
+            plugin("echo secret-token-out; echo 'no credentials found' >&2; exit 3").token().unwrap_err().to_string();
+        assert!(
+            e.contains("no credentials found") && e.contains("apt install thing") && e.contains("context 'ctx'"),
+            "{e}"
+        );
         assert!(!e.contains("secret-token-out"), "{e}");
         let e = plugin("echo not-json-secret").token().unwrap_err().to_string();
         assert!(e.contains("not an ExecCredential") && !e.contains("not-json-secret"), "{e}");
@@ -257,6 +342,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("v1beta1"), "{e}");
+    }
+
+    #[test]
+    fn client_certificate_needs_a_key_and_valid_pem() {
+        let only_cert = plugin(
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"x"}}'"#,
+        );
+        assert!(only_cert.token().unwrap_err().to_string().contains("without clientKeyData"));
+        let bad_pem = plugin(
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"secret-junk","clientKeyData":"secret-key"}}'"#,
+        );
+        let e = bad_pem.token().unwrap_err().to_string();
+        assert!(e.contains("clientCertificateData") && !e.contains("secret-junk") && !e.contains("secret-key"), "{e}");
+        assert_eq!(bad_pem.identity_generation(), 0);
     }
 
     #[test]

@@ -19,13 +19,14 @@ pub enum Credentials {
     None,
     Bearer(TokenSource),
     Basic(SecretString),
+    /// An exec plugin: a token, a client certificate (handed to the TLS layer), or both.
+    Exec(Arc<exec::ExecPlugin>),
 }
 
 #[derive(Clone, Debug)]
 pub enum TokenSource {
     Static(SecretString),
     File(Arc<TokenFile>),
-    Exec(Arc<exec::ExecPlugin>),
     Provider(Arc<dyn TokenProvider>),
 }
 
@@ -49,7 +50,7 @@ impl Credentials {
                 let raw = format!("{username}:{}", password.expose());
                 Credentials::Basic(SecretString::new(base64::engine::general_purpose::STANDARD.encode(raw)))
             }
-            AuthConfig::Exec(cfg) => Credentials::Bearer(TokenSource::Exec(Arc::new(exec::ExecPlugin::new(cfg.clone())?))),
+            AuthConfig::Exec(cfg) => Credentials::Exec(Arc::new(exec::ExecPlugin::new(cfg.clone())?)),
             AuthConfig::AuthProvider { name, context } => {
                 return Err(Error::Auth(format!(
                     "context '{context}' uses the legacy auth-provider '{name}', which kubectl also removed; \
@@ -67,12 +68,20 @@ impl Credentials {
         !matches!(self, Credentials::None)
     }
 
+    /// The exec plugin, when it is the credential (its client certificate goes into TLS).
+    pub fn exec_plugin(&self) -> Option<&Arc<exec::ExecPlugin>> {
+        match self {
+            Credentials::Exec(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The current bearer token, if bearer auth is configured.
     pub fn token(&self) -> Result<Option<SecretString>, Error> {
         match self {
             Credentials::Bearer(TokenSource::Static(t)) => Ok(Some(t.clone())),
             Credentials::Bearer(TokenSource::File(f)) => f.current().map(Some),
-            Credentials::Bearer(TokenSource::Exec(p)) => p.token().map(Some),
+            Credentials::Exec(p) => p.token(),
             Credentials::Bearer(TokenSource::Provider(p)) => p.token().map(Some),
             _ => Ok(None),
         }
@@ -83,7 +92,14 @@ impl Credentials {
         let text = match self {
             Credentials::None => return Ok(None),
             Credentials::Basic(b) => format!("Basic {}", b.expose()),
-            Credentials::Bearer(_) => format!("Bearer {}", self.token()?.map(|t| t.expose().to_string()).unwrap_or_default()),
+            Credentials::Bearer(_) => {
+                format!("Bearer {}", self.token()?.map(|t| t.expose().to_string()).unwrap_or_default())
+            }
+            // Runs the plugin when its result expired; a certificate-only result sends no header.
+            Credentials::Exec(p) => match p.token()? {
+                Some(t) => format!("Bearer {}", t.expose()),
+                None => return Ok(None),
+            },
         };
         let mut value = HeaderValue::from_str(&text)
             .map_err(|_| Error::Auth("the credential contains characters that cannot go in an HTTP header".into()))?;
@@ -96,7 +112,7 @@ impl Credentials {
     pub fn refresh_after_unauthorized(&self) -> bool {
         match self {
             Credentials::Bearer(TokenSource::File(f)) => f.reload_if_changed(),
-            Credentials::Bearer(TokenSource::Exec(p)) => p.invalidate(),
+            Credentials::Exec(p) => p.invalidate(),
             Credentials::Bearer(TokenSource::Provider(p)) => p.invalidate(),
             _ => false,
         }

@@ -7,6 +7,7 @@ mod response;
 pub mod retry;
 pub mod websocket;
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -74,7 +75,9 @@ pub struct Request {
 }
 
 pub struct Transport {
-    client: reqwest::Client,
+    /// The client and the exec plugin's identity generation its connections were made with.
+    client: RwLock<(u64, reqwest::Client)>,
+    factory: ClientFactory,
     server: Url,
     credentials: Credentials,
     has_client_cert: bool,
@@ -94,45 +97,20 @@ impl Transport {
             Some(p) => Credentials::Bearer(crate::credentials::TokenSource::Provider(p.clone())),
             None => Credentials::from_config(&cfg.auth)?,
         };
-        let tls = crate::tls::client_config(&cfg.tls, options.http2)?;
+        let tls = crate::tls::client_config(&cfg.tls, options.http2, credentials.exec_plugin().cloned())?;
         let websocket_tls = websocket::tls_for_websocket(tls.clone());
-        let follow = options.follow_redirects;
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                let downgrade = attempt.previous().last().is_some_and(|p| p.scheme() == "https")
-                    && attempt.url().scheme() == "http";
-                if !follow {
-                    attempt.stop()
-                } else if downgrade {
-                    attempt.error("refusing to follow a redirect from https to http")
-                } else if attempt.previous().len() >= 10 {
-                    attempt.error("too many redirects")
-                } else {
-                    attempt.follow()
-                }
-            }))
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .http2_keep_alive_timeout(Duration::from_secs(15))
-            .http2_initial_stream_window_size(4 * 1024 * 1024)
-            .http2_initial_connection_window_size(8 * 1024 * 1024);
-        if !options.http2 {
-            builder = builder.http1_only();
-        }
-        if let Some(c) = options.timeouts.connect {
-            builder = builder.connect_timeout(c);
-        }
-        if let Some(proxy) = &cfg.proxy_url {
-            let p = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| Error::InvalidRequest(format!("proxy URL {proxy} cannot be used: {e}")))?;
-            builder = builder.proxy(p);
-        }
-        // Without an explicit proxy, reqwest reads HTTPS_PROXY/NO_PROXY now, at Session creation.
-        let client = builder.build().map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+        let factory = ClientFactory {
+            tls,
+            proxy_url: cfg.proxy_url.clone(),
+            follow_redirects: options.follow_redirects,
+            http2: options.http2,
+            connect_timeout: options.timeouts.connect,
+        };
+        let client = factory.build()?;
+        let identity_generation = credentials.exec_plugin().map(|p| p.identity_generation()).unwrap_or(0);
         Ok(Transport {
-            client,
+            client: RwLock::new((identity_generation, client)),
+            factory,
             server: cfg.server.clone(),
             credentials,
             has_client_cert: cfg.tls.client_identity.is_some(),
@@ -140,9 +118,10 @@ impl Transport {
             tls_name_override: cfg.tls.server_name.clone(),
             trust: crate::tls::trust_description(&cfg.tls),
             websocket_tls,
-            proxied: cfg.proxy_url.is_some() || ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-                .iter()
-                .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty())),
+            proxied: cfg.proxy_url.is_some()
+                || ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+                    .iter()
+                    .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty())),
         })
     }
 
@@ -210,11 +189,29 @@ impl Transport {
         for (name, value) in req.headers.iter() {
             headers.insert(name.clone(), value.clone());
         }
-        let mut b = self.client.request(req.method.clone(), req.url.clone()).headers(headers);
+        let mut b = self.http_client()?.request(req.method.clone(), req.url.clone()).headers(headers);
         if let Some(body) = &req.body {
             b = b.body(body.clone());
         }
         Ok(b)
+    }
+
+    /// The reqwest client. When an exec plugin has handed out a new client certificate
+    /// since the client was made, a new one (with an empty pool) replaces it, so that no
+    /// request goes out on a connection authenticated with the old certificate.
+    fn http_client(&self) -> Result<reqwest::Client, Error> {
+        let current = self.credentials.exec_plugin().map(|p| p.identity_generation()).unwrap_or(0);
+        {
+            let slot = self.client.read().unwrap_or_else(|p| p.into_inner());
+            if slot.0 == current {
+                return Ok(slot.1.clone());
+            }
+        }
+        let mut slot = self.client.write().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != current {
+            *slot = (current, self.factory.build()?);
+        }
+        Ok(slot.1.clone())
     }
 
     async fn send_once(
@@ -242,7 +239,58 @@ impl Transport {
     }
 
     fn tls_server_name(&self, url: &Url) -> String {
-        self.tls_name_override.clone().unwrap_or_else(|| url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string())
+        self.tls_name_override
+            .clone()
+            .unwrap_or_else(|| url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string())
+    }
+}
+
+/// What it takes to make the reqwest client again (after a client-certificate rotation).
+struct ClientFactory {
+    tls: rustls::ClientConfig,
+    proxy_url: Option<Url>,
+    follow_redirects: bool,
+    http2: bool,
+    connect_timeout: Option<Duration>,
+}
+
+impl ClientFactory {
+    fn build(&self) -> Result<reqwest::Client, Error> {
+        let follow = self.follow_redirects;
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(self.tls.clone())
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                let downgrade = attempt.previous().last().is_some_and(|p| p.scheme() == "https")
+                    && attempt.url().scheme() == "http";
+                if !follow {
+                    attempt.stop()
+                } else if downgrade {
+                    attempt.error("refusing to follow a redirect from https to http")
+                } else if attempt.previous().len() >= 10 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .http2_keep_alive_timeout(Duration::from_secs(15))
+            .http2_initial_stream_window_size(4 * 1024 * 1024)
+            .http2_initial_connection_window_size(8 * 1024 * 1024);
+        if !self.http2 {
+            builder = builder.http1_only();
+        }
+        if let Some(c) = self.connect_timeout {
+            builder = builder.connect_timeout(c);
+        }
+        if let Some(proxy) = &self.proxy_url {
+            let p = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| Error::InvalidRequest(format!("proxy URL {proxy} cannot be used: {e}")))?;
+            builder = builder.proxy(p);
+        }
+        // Without an explicit proxy, reqwest reads HTTPS_PROXY/NO_PROXY now.
+        builder.build().map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))
     }
 }
 
@@ -278,16 +326,36 @@ mod tests {
 
     #[test]
     fn refuses_token_over_plain_http() {
-        let t = Transport::new(&cfg("http://127.0.0.1:1", AuthConfig::Token(SecretString::new("s3cret"))), TransportOptions::default()).unwrap();
-        let req = Request { method: Method::GET, url: Url::parse("http://127.0.0.1:1/api").unwrap(), headers: HeaderMap::new(), body: None, timeouts: None };
+        let t = Transport::new(
+            &cfg("http://127.0.0.1:1", AuthConfig::Token(SecretString::new("s3cret"))),
+            TransportOptions::default(),
+        )
+        .unwrap();
+        let req = Request {
+            method: Method::GET,
+            url: Url::parse("http://127.0.0.1:1/api").unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+            timeouts: None,
+        };
         let err = crate::runtime::get().block_on(t.send(req)).err().unwrap().to_string();
         assert!(err.contains("plain http") && !err.contains("s3cret"), "{err}");
     }
 
     #[test]
     fn credentials_only_to_own_server() {
-        let t = Transport::new(&cfg("https://127.0.0.1:6443", AuthConfig::Token(SecretString::new("s3cret"))), TransportOptions::default()).unwrap();
-        let own = Request { method: Method::GET, url: Url::parse("https://127.0.0.1:6443/api").unwrap(), headers: HeaderMap::new(), body: None, timeouts: None };
+        let t = Transport::new(
+            &cfg("https://127.0.0.1:6443", AuthConfig::Token(SecretString::new("s3cret"))),
+            TransportOptions::default(),
+        )
+        .unwrap();
+        let own = Request {
+            method: Method::GET,
+            url: Url::parse("https://127.0.0.1:6443/api").unwrap(),
+            headers: HeaderMap::new(),
+            body: None,
+            timeouts: None,
+        };
         let other = Request { url: Url::parse("https://example.com/x").unwrap(), ..own.clone() };
         let r1 = t.build(&own, true).unwrap().build().unwrap();
         assert!(r1.headers().contains_key("authorization"));

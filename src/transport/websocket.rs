@@ -41,6 +41,8 @@ impl Transport {
                 "WebSocket watches cannot go through a proxy; use transport=\"http\"".into(),
             ));
         }
+        // Resolved before the handshake: an exec plugin run here may hand TLS a new client certificate.
+        let authorization = if same_origin(url, &self.server) { self.credentials.authorization()? } else { None };
         let host = url.host_str().ok_or_else(|| Error::InvalidRequest(format!("no host in {shown}")))?;
         let port = url.port_or_known_default().unwrap_or(443);
         let connect = TcpStream::connect((host.trim_matches(['[', ']']), port));
@@ -73,10 +75,8 @@ impl Transport {
         if let Ok(value) = reqwest::header::HeaderValue::from_str(&origin) {
             request.headers_mut().insert(reqwest::header::ORIGIN, value);
         }
-        if same_origin(url, &self.server) {
-            if let Some(value) = self.credentials.authorization()? {
-                request.headers_mut().insert(reqwest::header::AUTHORIZATION, value);
-            }
+        if let Some(value) = authorization {
+            request.headers_mut().insert(reqwest::header::AUTHORIZATION, value);
         }
         match tokio_tungstenite::client_async(request, tls).await {
             Ok((inner, _response)) => Ok(Opened::Stream(Box::new(WebSocket { inner, url: shown }))),
