@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh "pytest>=8" pytest-timeout
+# The registry tests run the real Distribution registry, Debian's docker-registry.
+if ! command -v docker-registry >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+fi
 echo "== cargo test (core layers, without Python)"
 cargo test -q --no-default-features
 echo "== pytest (against a real kube-apiserver)"

@@ -13,6 +13,7 @@ from .exceptions import InsecureRequestWarning
 from .structures import Headers
 
 if TYPE_CHECKING:
+    from .registry import Registry
     from .informers import Informer
 
 __all__ = ["Session", "AsyncSession", "PATCH_TYPES"]
@@ -478,6 +479,41 @@ class Session(_SessionBase):
         from .accounts import create_token
 
         return create_token(self, service_account, namespace, expiration_seconds, audiences)
+
+    def registry_auth(self, registry: str) -> dict[str, Any]:
+        """The Docker config entry of ``docker login -u unused -p <this session's token> REGISTRY``:
+        ``{"auths": {"registry.example.com": {"auth": base64("unused:<token>")}}}``."""
+        from .registry import registry_auth
+
+        return registry_auth(self._bearer_token("registry_auth"), registry)
+
+    def docker_login(self, registry: str, config_path: PathLike | None = None) -> str:
+        """``docker login -u unused -p $(oc whoami -t) REGISTRY``: merges :meth:`registry_auth`
+        into ``~/.docker/config.json`` (or ``config_path``), keeping other entries, mode 0600.
+        Returns the file's path."""
+        from .registry import docker_login
+
+        return docker_login(self._bearer_token("docker_login"), registry, config_path)
+
+    def registry(self, url: str, **kwargs: Any) -> "Registry":
+        """A Docker Registry API v2 client that authenticates with this session's token::
+
+            reg = s.registry("https://image-registry.apps.example.com")
+            reg.tags("myproject/myapp")
+
+        Keywords: ``ca_file``, ``ca_data``, ``verify`` (default: this session's trust),
+        ``realm_hosts`` (other hosts allowed to receive the token for the exchange), ``timeout``."""
+        from .registry import Registry
+
+        return Registry(self, url, **kwargs)
+
+    def _bearer_token(self, what: str) -> str:
+        token = self.token
+        if not token:
+            from .exceptions import AuthError
+
+            raise AuthError(f"{what} needs a bearer token, and this session authenticates with {self._client.auth}")
+        return token
 
     def close(self) -> None:
         """Closes the connections. Requests afterwards raise ``SessionClosed``."""

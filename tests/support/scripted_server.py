@@ -48,7 +48,11 @@ class ScriptedServer:
                 body = self.rfile.read(length) if length else b""
                 rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 outer.requests.append(rec)
-                route = outer.routes.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                route = outer.routes.get(path)
+                if route is None:  # "/prefix/*" routes match any path under the prefix
+                    route = next((r for k, r in outer.routes.items() if k.endswith("*") and path.startswith(k[:-1])),
+                                 None)
                 if route is None:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
