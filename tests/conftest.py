@@ -32,9 +32,55 @@ def apiserver():
     api.stop()
 
 
+class FakeBackend:
+    """A FakeCluster with the attributes of LocalApiServer that the conformance tests use."""
+
+    def __init__(self, folder: Path):
+        self.cluster = ks.testing.FakeCluster()
+        self.server = self.cluster.server
+        self.port = int(self.server.rsplit(":", 1)[1])
+        self.ca_file = folder / "fakecluster-ca.crt"
+        self.ca_file.write_text(self.cluster.ca_data)
+        self.admin_token = self.cluster.token("admin")
+        self.unbound_token = self.cluster.add_user("alice", allow=[])  # authenticated, allowed nothing
+
+    def compact(self, revision: int | str) -> None:
+        self.cluster.compact()
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def fakecluster(tmp_path_factory):
+    backend = FakeBackend(tmp_path_factory.mktemp("fakecluster"))
+    yield backend
+    backend.stop()
+
+
+CLUSTERS = ["kube-apiserver", "fakecluster"]
+
+
+def pytest_generate_tests(metafunc):
+    """Conformance: in modules with ``CONFORMANCE = True``, every test that talks to a
+    cluster through the ``cluster`` fixture (and does not ask for ``apiserver`` itself)
+    runs against both the real kube-apiserver and FakeCluster. Where they differ,
+    FakeCluster is wrong."""
+    if getattr(metafunc.module, "CONFORMANCE", False) and "cluster" in metafunc.fixturenames \
+            and "apiserver" not in metafunc.fixturenames:
+        metafunc.parametrize("cluster", CLUSTERS, indirect=True)
+
+
 @pytest.fixture
-def admin(apiserver) -> ks.Session:
-    with ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file)) as s:
+def cluster(request):
+    """The cluster a test talks to: the real kube-apiserver unless parametrized."""
+    kind = getattr(request, "param", "kube-apiserver")
+    return request.getfixturevalue("apiserver" if kind == "kube-apiserver" else "fakecluster")
+
+
+@pytest.fixture
+def admin(cluster) -> ks.Session:
+    with ks.Session(cluster.server, token=cluster.admin_token, ca_file=str(cluster.ca_file)) as s:
         yield s
 
 

@@ -1,10 +1,13 @@
-"""CRUD on ConfigMaps with every patch type, error mapping and pagination."""
+"""CRUD on ConfigMaps with every patch type, error mapping and pagination: a conformance
+suite, run against both the real kube-apiserver and FakeCluster."""
 
 from __future__ import annotations
 
 import pytest
 
 import kubesession as ks
+
+CONFORMANCE = True
 
 
 def cm(name: str, **data: str) -> dict:

@@ -1,5 +1,6 @@
-"""Watches against the real kube-apiserver: events, selectors, reconnects without loss
-or repeats, 410 relists, dead connections, stop, timeouts, bad streams, informers."""
+"""Watches: events, selectors, reconnects without loss or repeats, 410 relists, dead
+connections, stop, timeouts, bad streams. A conformance suite: the tests that take the
+``cluster`` fixture run against both the real kube-apiserver and FakeCluster."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import kubesession as ks
 from support.interrupt import interrupted
 from support.scripted_server import ScriptedServer
 from support.tcp_proxy import TcpProxy
+
+CONFORMANCE = True
 
 
 def cm(name: str, labels: dict | None = None, **data: str) -> dict:
@@ -72,12 +75,12 @@ def test_label_and_field_selectors(admin, namespace):
     assert names(collect(by_field, 1)) == [("ADDED", "b")]
 
 
-def test_reconnects_lose_and_repeat_nothing(apiserver, admin, namespace):
+def test_reconnects_lose_and_repeat_nothing(cluster, admin, namespace):
     """500 changes while a proxy cuts the watch's connection at random points."""
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
-    with TcpProxy(apiserver.port) as proxy:
-        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    with TcpProxy(cluster.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=cluster.admin_token, ca_file=str(cluster.ca_file))
         w = s.watch(base, resource_version=rv, timeout=240)
         expected = []
         for i in range(250):
@@ -116,13 +119,13 @@ def test_reconnects_lose_and_repeat_nothing(apiserver, admin, namespace):
         assert versions == sorted(set(versions))
 
 
-def test_410_relists_with_one_resync_and_goes_on(apiserver, admin, namespace):
+def test_410_relists_with_one_resync_and_goes_on(cluster, admin, namespace):
     base = f"/api/v1/namespaces/{namespace}/podtemplates"  # podtemplates bypass the watch cache
     admin.post(base, json=tpl("old")).raise_for_status()
     rv0 = admin.get(base).json()["metadata"]["resourceVersion"]
     admin.post(base, json=tpl("new1")).raise_for_status()
     admin.post(base, json=tpl("new2")).raise_for_status()
-    apiserver.compact(admin.get(base).json()["metadata"]["resourceVersion"])
+    cluster.compact(admin.get(base).json()["metadata"]["resourceVersion"])
     w = admin.watch(base, resource_version=rv0, timeout=30)
     resync = next(w)
     assert resync.type == "RESYNC"
@@ -165,11 +168,11 @@ def test_http_410_on_watch_start_also_relists(test_pki):
         w.stop()
 
 
-def test_dead_connection_is_detected_by_idle_timeout(apiserver, admin, namespace):
+def test_dead_connection_is_detected_by_idle_timeout(cluster, admin, namespace):
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
-    with TcpProxy(apiserver.port) as proxy:
-        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    with TcpProxy(cluster.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=cluster.admin_token, ca_file=str(cluster.ca_file))
         w = s.watch(base, resource_version=rv, timeout=60, idle_timeout=1.0)
         admin.post(base, json=cm("one")).raise_for_status()
         assert names(collect(w, 1)) == [("ADDED", "one")]
@@ -239,8 +242,8 @@ def test_timeout_bounds_the_whole_watch(admin, namespace):
     assert [e for e in w if e.type != "ADDED"] == []
 
 
-def test_forbidden_watch_raises(apiserver, namespace):
-    s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
+def test_forbidden_watch_raises(cluster, namespace):
+    s = ks.Session(cluster.server, token=cluster.unbound_token, ca_file=str(cluster.ca_file))
     with pytest.raises(ks.Forbidden):
         next(s.watch(f"/api/v1/namespaces/{namespace}/configmaps"))
 
@@ -305,7 +308,7 @@ def test_list_all_follows_continue(admin, namespace):
 
 
 @pytest.mark.parametrize("rv_mode", ["list-first", "from-version"])
-def test_websocket_transport_gives_the_same_events_as_http(admin, namespace, rv_mode):
+def test_websocket_transport_gives_the_same_events_as_http(apiserver, admin, namespace, rv_mode):
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("pre")).raise_for_status()
     rv = admin.get(base).json()["metadata"]["resourceVersion"] if rv_mode == "from-version" else None

@@ -45,6 +45,15 @@ from .structures import Headers
 # Stop the I/O runtime before the interpreter finalizes (see _core._shutdown).
 _atexit.register(_shutdown_runtime)
 
+
+def __getattr__(name: str) -> object:
+    # `ks.testing` without importing it (and the FakeCluster machinery) at `import kubesession`.
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "Session", "AsyncSession", "ServiceAccountTokenSource", "login", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",
     "__version__",

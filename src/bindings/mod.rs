@@ -3,6 +3,7 @@
 mod aio;
 mod client;
 mod errors;
+mod fake;
 mod json;
 mod response;
 mod wait;
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<response::LineIterator>()?;
     m.add_class::<watch::Watch>()?;
     m.add_class::<watch::WatchEvent>()?;
+    m.add_class::<fake::FakeCluster>()?;
     m.add_class::<aio::AsyncWatch>()?;
     m.add_class::<aio::AsyncLineIterator>()?;
     m.add_function(wrap_pyfunction!(aio::_shutdown, m)?)?;

@@ -23,7 +23,7 @@ impl Failure {
 
     pub fn not_found(t: &ResourceType, name: &str) -> Failure {
         Failure {
-            details: Some(json!({"name": name, "group": t.group, "kind": t.plural})),
+            details: details(t, name, &t.plural),
             ..Failure::new(404, "NotFound", format!("{} \"{name}\" not found", t.qualified()))
         }
     }
@@ -41,14 +41,14 @@ impl Failure {
 
     pub fn already_exists(t: &ResourceType, name: &str) -> Failure {
         Failure {
-            details: Some(json!({"name": name, "group": t.group, "kind": t.plural})),
+            details: details(t, name, &t.plural),
             ..Failure::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", t.qualified()))
         }
     }
 
     pub fn conflict(t: &ResourceType, name: &str) -> Failure {
         Failure {
-            details: Some(json!({"name": name, "group": t.group, "kind": t.plural})),
+            details: details(t, name, &t.plural),
             ..Failure::new(
                 409,
                 "Conflict",
@@ -63,10 +63,11 @@ impl Failure {
 
     pub fn invalid(t: &ResourceType, name: &str, field: &str, detail: &str) -> Failure {
         Failure {
-            details: Some(json!({
-                "name": name, "group": t.group, "kind": t.kind,
-                "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": field}],
-            })),
+            details: Some({
+                let mut d = details(t, name, &t.kind).expect("details");
+                d["causes"] = json!([{"reason": "FieldValueInvalid", "message": detail, "field": field}]);
+                d
+            }),
             ..Failure::new(422, "Invalid", format!("{} \"{name}\" is invalid: {field}: {detail}", t.kind))
         }
     }
@@ -106,4 +107,13 @@ impl Failure {
         }
         v
     }
+}
+
+/// `details` as the API server writes them: `group` only when not the core group.
+fn details(t: &ResourceType, name: &str, kind: &str) -> Option<Value> {
+    let mut d = json!({"name": name, "kind": kind});
+    if !t.group.is_empty() {
+        d["group"] = json!(t.group);
+    }
+    Some(d)
 }
