@@ -4,11 +4,14 @@
     requests.get(url, headers={'Authorization': 'Bearer ' + token}, verify=False)
 
 Against your cluster when KUBECONFIG is set (read-only: it lists namespaces and pods);
-otherwise against a real kube-apiserver started on 127.0.0.1 for the occasion.
+otherwise against an embedded FakeCluster (an API server in kubesession's Rust core, ready
+in milliseconds), or with --real-apiserver against a real kube-apiserver started on
+127.0.0.1 for the occasion.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -45,17 +48,50 @@ def show_cluster(s: ks.Session) -> None:
             print(f"  {type(e).__name__}: {e}")
 
 
-def local_demo() -> None:
+class Cluster:
+    """What the demo needs of the cluster it starts: FakeCluster or a real kube-apiserver."""
+
+    server: str
+    ca_file: str
+    admin_token: str
+    unbound_token: str
+    kubeconfig: str
+
+
+def fake_cluster(stack: contextlib.ExitStack) -> Cluster:
+    step("starting an embedded FakeCluster (kubesession.testing: an API server in the Rust core)")
+    t0 = time.perf_counter()
+    fake = stack.enter_context(ks.testing.FakeCluster())
+    print(f"ready at {fake.server} in {(time.perf_counter() - t0) * 1000:.0f} ms, with its own fresh CA")
+    c = Cluster()
+    c.server, c.admin_token, c.kubeconfig = fake.server, fake.token("admin"), fake.kubeconfig_path
+    c.unbound_token = fake.add_user("alice", allow=["get"])  # may read, may not list
+    folder = stack.enter_context(tempfile.TemporaryDirectory())
+    c.ca_file = os.path.join(folder, "ca.crt")
+    Path(c.ca_file).write_text(fake.ca_data)
+    return c
+
+
+def real_apiserver(stack: contextlib.ExitStack) -> Cluster:
     sys.path.insert(0, str(ROOT / "scripts"))
-    from local_apiserver import LocalApiServer, Pki
+    from local_apiserver import LocalApiServer
 
     step("starting a real kube-apiserver on 127.0.0.1 (etcd + kube-apiserver v1.20.2)")
     t0 = time.monotonic()
-    with LocalApiServer(controller_manager=False) as api:
-        print(f"ready at {api.server} in {time.monotonic() - t0:.1f} s")
+    api = stack.enter_context(LocalApiServer(controller_manager=False))
+    print(f"ready at {api.server} in {time.monotonic() - t0:.1f} s")
+    c = Cluster()
+    c.server, c.ca_file, c.admin_token = api.server, str(api.ca_file), api.admin_token
+    c.unbound_token, c.kubeconfig = api.unbound_token, str(api.kubeconfig)
+    return c
+
+
+def local_demo(real: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        api = real_apiserver(stack) if real else fake_cluster(stack)
 
         step("token auth, TLS verified against the cluster's own CA")
-        s = ks.Session(api.server, token=api.admin_token, ca_file=str(api.ca_file))
+        s = ks.Session(api.server, token=api.admin_token, ca_file=api.ca_file)
         show_cluster(s)
 
         step("create, patch and read a ConfigMap")
@@ -83,8 +119,8 @@ def local_demo() -> None:
 
         step("errors name their cause")
         for label, session in [
-            ("bad token", ks.Session(api.server, token="wrong", ca_file=str(api.ca_file))),
-            ("unbound user", ks.Session(api.server, token=api.unbound_token, ca_file=str(api.ca_file))),
+            ("bad token", ks.Session(api.server, token="wrong", ca_file=api.ca_file)),
+            ("user without that permission", ks.Session(api.server, token=api.unbound_token, ca_file=api.ca_file)),
         ]:
             try:
                 session.get("/api/v1/namespaces").raise_for_status()
@@ -92,27 +128,29 @@ def local_demo() -> None:
                 print(f"  {label}: {type(e).__name__}: {e}")
 
         step("a verified TLS failure: the wrong CA")
-        with tempfile.TemporaryDirectory() as tmp:
-            other = Pki(Path(tmp), ca_name="some-other-ca")
+        with ks.testing.FakeCluster() as other:  # another cluster: another CA
             try:
-                ks.Session(api.server, token=api.admin_token, ca_file=str(other.ca_file)).get("/version")
+                ks.Session(api.server, token=api.admin_token, ca_data=other.ca_data).get("/version")
             except ks.SSLError as e:
                 print(f"  SSLError: {e}")
         print("  (and the token was never sent: the handshake failed first)")
 
         step("kubeconfig, like kubectl")
-        os.environ["KUBECONFIG"] = str(api.kubeconfig)
+        os.environ["KUBECONFIG"] = api.kubeconfig
         print(f"  KUBECONFIG={api.kubeconfig}")
         print(f"  ks.Session() -> {ks.Session()!r}")
+        del os.environ["KUBECONFIG"]
 
 
 def main() -> None:
     print(f"kubesession {ks.__version__}")
-    if os.environ.get("KUBECONFIG") or "--kubeconfig" in sys.argv:
+    if "--real-apiserver" in sys.argv:
+        local_demo(real=True)
+    elif os.environ.get("KUBECONFIG"):
         step("your cluster (from KUBECONFIG)")
         show_cluster(ks.Session())
     else:
-        local_demo()
+        local_demo(real=False)
     print("\ndone.")
 
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Prepare everything the demo and the tests need, on a fresh machine or a used one:
-# the local kube-apiserver (built once, cached), a virtualenv in .venv, and kubesession
-# built in release mode into it. Safe to run again: each step is skipped when done.
+# Prepare everything the demo and the tests need, on a fresh machine or a used one: a
+# virtualenv in .venv with kubesession built in release mode into it, and, when
+# KUBESESSION_APISERVER=1 (the tests, the demo's --real-apiserver), the local
+# kube-apiserver (built once, cached). Safe to run again: each step is skipped when done.
 #
 #   bash scripts/setup.sh [extra pip packages...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-bash scripts/build-apiserver.sh
+if [[ ${KUBESESSION_APISERVER:-0} == 1 ]]; then
+  bash scripts/build-apiserver.sh
+fi
 
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv

@@ -15,7 +15,9 @@ pub fn generate() -> Result<Pki, String> {
     let err = |e: rcgen::Error| format!("cannot make the FakeCluster's certificates: {e}");
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.distinguished_name.push(DnType::CommonName, "kubesession FakeCluster CA");
+    // A name of its own per cluster: two clusters' CAs must not look alike in errors.
+    let tag: String = (0..8).map(|_| char::from_digit(fastrand::u32(..16), 16).expect("hex")).collect();
+    ca.distinguished_name.push(DnType::CommonName, format!("kubesession FakeCluster CA {tag}"));
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
