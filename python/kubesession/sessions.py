@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json as _json
+import logging
 import os
+import time as _time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, Union
@@ -11,6 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 from . import _core
 from .exceptions import InsecureRequestWarning
 from .structures import Headers
+
+#: DEBUG: one record per request (method, URL without its query, status, elapsed, retries)
+#: and per watch started. Never headers, bodies, tokens or query strings: nothing secret.
+log = logging.getLogger("kubesession")
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -94,6 +100,25 @@ def _page(body: dict[str, Any], query: dict[str, Any]) -> tuple[list[dict[str, A
     """One page's items, and the query for the next page (None after the last)."""
     token = (body.get("metadata") or {}).get("continue")
     return list(body.get("items") or ()), (dict(query, **{"continue": token}) if token else None)
+
+
+def _log_response(method: str, r: _core.Response) -> None:
+    retries = f" after {r.retries} retr{'y' if r.retries == 1 else 'ies'}" if r.retries else ""
+    log.debug("%s %s -> %d %s in %.1f ms%s", method, r.url, r.status_code, r.reason,
+              r.elapsed.total_seconds() * 1000, retries)
+
+
+def _log_failure(method: str, url: str, start: float, error: Exception) -> None:
+    # The core's messages name the host and path, never a query, header or credential.
+    log.debug("%s %s failed after %.1f ms: %s: %s", method, _strip_query(url),
+              (_time.perf_counter() - start) * 1000, type(error).__name__, error)
+
+
+def _strip_query(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    p = urlsplit(url)
+    return urlunsplit((p.scheme, p.netloc.rpartition("@")[2], p.path, "", ""))
 
 
 class _SessionBase:
@@ -328,7 +353,16 @@ class Session(_SessionBase):
             r = s.request("GET", "/api/v1/namespaces", params={"limit": 10})
         """
         url_, query, header_list, body, timeout_ = self._prepare(url, params, headers, json, data, timeout, content_type)
-        return self._client.request(method, url_, query, header_list, body, timeout_, stream)
+        if not log.isEnabledFor(logging.DEBUG):
+            return self._client.request(method, url_, query, header_list, body, timeout_, stream)
+        start = _time.perf_counter()
+        try:
+            r = self._client.request(method, url_, query, header_list, body, timeout_, stream)
+        except Exception as e:
+            _log_failure(method, url_, start, e)
+            raise
+        _log_response(method, r)
+        return r
 
     def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
         """``GET url``. ``r = s.get("/api/v1/namespaces/default/pods")``"""
@@ -388,6 +422,7 @@ class Session(_SessionBase):
             for ev in s.watch(f"/api/v1/namespaces/{s.namespace}/pods"):
                 print(ev.type, ev.object["metadata"]["name"])
         """
+        log.debug("watch %s from resourceVersion %r", _strip_query(path), resource_version)
         return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
                                   idle_timeout, server_timeout, max_line, False, transport)
 
@@ -551,7 +586,16 @@ class AsyncSession(_SessionBase):
         """``await a.request("GET", path)``; with ``stream=True`` read the body with
         ``async for line in r.aiter_lines()``."""
         url_, query, header_list, body, timeout_ = self._prepare(url, params, headers, json, data, timeout, content_type)
-        return await self._client.request_async(method, url_, query, header_list, body, timeout_, stream)
+        if not log.isEnabledFor(logging.DEBUG):
+            return await self._client.request_async(method, url_, query, header_list, body, timeout_, stream)
+        start = _time.perf_counter()
+        try:
+            r = await self._client.request_async(method, url_, query, header_list, body, timeout_, stream)
+        except Exception as e:
+            _log_failure(method, url_, start, e)
+            raise
+        _log_response(method, r)
+        return r
 
     async def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
         return await self.request("GET", url, params=params, **kwargs)
@@ -590,6 +634,7 @@ class AsyncSession(_SessionBase):
         transport: str = "http",
     ) -> _core.AsyncWatch:
         """``async for ev in a.watch(path)``: the same semantics as ``Session.watch``."""
+        log.debug("watch %s from resourceVersion %r", _strip_query(path), resource_version)
         return self._client.watch(path, label_selector, field_selector, resource_version, timeout, bookmarks,
                                   idle_timeout, server_timeout, max_line, True, transport)
 
