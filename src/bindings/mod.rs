@@ -8,6 +8,7 @@ mod json;
 mod response;
 mod wait;
 mod watch;
+mod yaml;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<aio::AsyncLineIterator>()?;
     m.add_function(wrap_pyfunction!(aio::_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(json::loads, m)?)?;
+    m.add_function(wrap_pyfunction!(yaml::yaml_documents_as_json, m)?)?;
+    m.add_function(wrap_pyfunction!(yaml::json_as_yaml, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

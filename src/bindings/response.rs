@@ -283,6 +283,24 @@ impl Response {
         self.ok()
     }
 
+    /// True when the body has been read (always, unless `stream=True` and not yet consumed):
+    /// a notebook renders only what it can show without reading a stream.
+    #[getter]
+    fn body_loaded(&self) -> bool {
+        self.body.try_lock().is_ok_and(|g| matches!(&*g, Body::Loaded(_)))
+    }
+
+    /// Jupyter: a table (name, namespace, age, status) of the object or list in the body.
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(slf.py().import("kubesession.display")?.call_method1("response_html", (slf,))?.unbind())
+    }
+
+    /// IPython: the same table as text.
+    fn _repr_pretty_(slf: &Bound<'_, Self>, p: &Bound<'_, PyAny>, cycle: bool) -> PyResult<()> {
+        slf.py().import("kubesession.display")?.call_method1("pretty", (slf, p, cycle))?;
+        Ok(())
+    }
+
     fn __repr__(&self) -> String {
         format!("<Response [{}]>", self.head.status)
     }

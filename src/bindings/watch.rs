@@ -51,6 +51,16 @@ impl WatchEvent {
         }
     }
 
+    /// Jupyter: one table row (type, kind, name, namespace, age, status).
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Ok(slf.py().import("kubesession.display")?.call_method1("event_html", (slf,))?.unbind())
+    }
+
+    fn _repr_pretty_(slf: &Bound<'_, Self>, p: &Bound<'_, PyAny>, cycle: bool) -> PyResult<()> {
+        slf.py().import("kubesession.display")?.call_method1("pretty", (slf, p, cycle))?;
+        Ok(())
+    }
+
     fn __repr__(&self, py: Python<'_>) -> String {
         let obj = self.object.bind(py);
         let field = |path: &[&str]| -> Option<String> {

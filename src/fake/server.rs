@@ -180,6 +180,15 @@ fn parse_json(body: &[u8]) -> Result<Value, Failure> {
 }
 
 async fn route(state: Arc<State>, user: super::access::User, req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    if req.method() == Method::POST && req.uri().path() == "/apis/authentication.k8s.io/v1/selfsubjectreviews" {
+        // Who am I: any authenticated user may ask (Kubernetes 1.28+).
+        let review = serde_json::json!({
+            "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": user.name, "groups": ["system:authenticated"]}},
+        });
+        return Ok(value_response(201, &review));
+    }
     let route = parse_path(&state, req.uri().path())?;
     let target = match route {
         Route::Doc(doc) => {

@@ -1,0 +1,7 @@
+"""``python -m kubesession``: the CLI (see ``kubesession.cli``)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
