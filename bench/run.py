@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """kubesession against requests, httpx and the official kubernetes client, in one run.
 
-    python bench/run.py            # all benchmarks (starts a local kube-apiserver for the small GETs)
+    python bench/run.py            # all benchmarks (starts a local kube-apiserver for the small GETs
+                                   # and for FakeCluster's comparison with it)
     python bench/run.py --quick    # fewer repetitions
 
 Machines here are shared and noisy: read the ratios, not the absolute times. Every
@@ -262,6 +263,91 @@ def small_gets(n: int) -> dict[str, float]:
     return results
 
 
+def _load(s, base: str, objects: list[dict]) -> None:
+    """Creates the objects with 4 threads (a Session is thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        for r in pool.map(lambda o: s.post(base, json=o), objects):
+            r.raise_for_status()
+
+
+def fakecluster_benchmark(reps: int, n: int = 10_000) -> dict[str, float]:
+    """FakeCluster against the real kube-apiserver, through the same kubesession client:
+    startup, a LIST of n pods, and n watch events (n creates by 4 writers while a watch
+    reads; the time until the watch has seen them all)."""
+    import threading
+
+    import kubesession as ks
+    from local_apiserver import LocalApiServer
+    from podlist import pod
+
+    t = []
+    for _ in range(max(reps, 20)):
+        t0 = time.perf_counter()
+        ks.testing.FakeCluster().stop()
+        t.append((time.perf_counter() - t0) * 1000)
+    print(f"\n## FakeCluster start + stop\n  median {statistics.median(t):.1f} ms over {len(t)} clusters")
+    pods = []
+    for i in range(n):
+        p = pod(i, "bench")
+        p.pop("status", None)
+        for k in ("uid", "resourceVersion", "creationTimestamp", "ownerReferences"):
+            p["metadata"].pop(k, None)
+        pods.append(p)
+
+    def watch_events(s) -> float:
+        base = f"/api/v1/namespaces/bench-{time.monotonic_ns()}/configmaps"
+        ns = base.split("/")[4]
+        s.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+        rv = s.get(base).json()["metadata"]["resourceVersion"]
+        w = s.watch(base, resource_version=rv, timeout=600)
+        done = threading.Event()
+
+        def read() -> None:
+            seen = 0
+            for _ in w:
+                seen += 1
+                if seen == n:
+                    break
+            done.set()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        t0 = time.perf_counter()
+        _load(s, base, [{"metadata": {"name": f"cm-{i:05d}"}, "data": {"i": str(i)}} for i in range(n)])
+        reader.join()
+        elapsed = (time.perf_counter() - t0) * 1000
+        w.stop()
+        return elapsed
+
+    results: dict[str, float] = {}
+    with LocalApiServer(controller_manager=True) as api, ks.testing.FakeCluster() as fake:
+        real = ks.Session(api.server, token=api.admin_token, ca_file=str(api.ca_file))
+        fk = fake.session()
+        for s in (real, fk):
+            s.post("/api/v1/namespaces", json={"metadata": {"name": "bench"}}).raise_for_status()
+        for _ in range(100):  # the namespace's default ServiceAccount, which pod admission wants
+            if real.get("/api/v1/namespaces/bench/serviceaccounts/default").ok:
+                break
+            time.sleep(0.1)
+        print(f"  loading {n} pods into both servers...")
+        load = {}
+        for name, s in (("kube-apiserver", real), ("FakeCluster", fk)):
+            t0 = time.perf_counter()
+            _load(s, "/api/v1/namespaces/bench/pods", pods)
+            load[name] = (time.perf_counter() - t0) * 1000
+        report(f"creating {n} pods (4 writer threads, kubesession client)", load, "FakeCluster")
+        fns = {"FakeCluster": lambda: fk.get("/api/v1/namespaces/bench/pods").json(),
+               "kube-apiserver": lambda: real.get("/api/v1/namespaces/bench/pods").json()}
+        results = interleaved_ms(fns, reps)
+        report(f"LIST {n} pods (kubesession client, decoded)", results, "FakeCluster")
+        events = {"FakeCluster": statistics.median([watch_events(fk) for _ in range(3)]),
+                  "kube-apiserver": statistics.median([watch_events(real) for _ in range(3)])}
+        report(f"{n} watch events (created by 4 writers, all received)", events, "FakeCluster")
+    return results
+
+
 def import_time(reps: int = 15) -> float:
     code = "import time; t=time.perf_counter(); import kubesession; print((time.perf_counter()-t)*1000)"
     times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
@@ -274,7 +360,7 @@ def import_time(reps: int = 15) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["list", "watch", "gets", "import"], default=None)
+    ap.add_argument("--only", choices=["list", "watch", "gets", "fake", "import"], default=None)
     args = ap.parse_args()
     reps = 5 if args.quick else 11
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {reps} runs")
@@ -292,6 +378,8 @@ def main() -> None:
                     watch_benchmark(srv.url, str(pki.ca_file), reps)
     if args.only in (None, "gets"):
         small_gets(400 if args.quick else 2000)
+    if args.only in (None, "fake"):
+        fakecluster_benchmark(reps)
     if args.only in (None, "import"):
         import_time()
 
