@@ -59,7 +59,7 @@ def ensure_binaries() -> None:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _name(cn: str, org: str | None = None) -> x509.Name:
@@ -69,7 +69,7 @@ def _name(cn: str, org: str | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
-def _write_key(path: Path, key) -> None:
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
@@ -138,7 +138,7 @@ class Pki:
         return cert_path, key_path
 
 
-def _wait_port(port: int, proc: subprocess.Popen, what: str, log: Path, timeout: float = 30) -> None:
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -165,7 +165,7 @@ class LocalApiServer:
         self.controller_manager = controller_manager
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kubesession-apiserver-"))
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
         self.admin_token = ADMIN_TOKEN
         self.unbound_token = UNBOUND_TOKEN
 
@@ -248,7 +248,7 @@ class LocalApiServer:
             self.procs.append(cm)
         return self
 
-    def _wait_ready(self, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
         """/readyz answers 200 before the bootstrap controller has created the system
         namespaces: wait for those too, so that no test races them."""
         ctx = ssl.create_default_context(cafile=str(self.ca_file))

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-KUBESESSION_APISERVER=1 bash scripts/setup.sh "pytest>=8" pytest-timeout nbclient nbformat ipykernel mypy
+KUBESESSION_APISERVER=1 bash scripts/setup.sh "pytest>=8" pytest-timeout nbclient nbformat ipykernel "mypy==2.4.1"
 # The registry tests run the real Distribution registry, Debian's docker-registry.
 if ! command -v docker-registry >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null

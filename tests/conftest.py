@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -17,11 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import kubesession as ks  # noqa: E402
-from local_apiserver import LocalApiServer, Pki  # noqa: E402
+from local_apiserver import LocalApiServer  # noqa: E402
+from support.clusters import Cluster, FakeBackend  # noqa: E402
+from support.pki import ServingPki  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def apiserver():
+def apiserver() -> Iterator[LocalApiServer]:
     api = LocalApiServer()
     try:
         api.start()
@@ -32,27 +36,8 @@ def apiserver():
     api.stop()
 
 
-class FakeBackend:
-    """A FakeCluster with the attributes of LocalApiServer that the conformance tests use."""
-
-    def __init__(self, folder: Path):
-        self.cluster = ks.testing.FakeCluster()
-        self.server = self.cluster.server
-        self.port = int(self.server.rsplit(":", 1)[1])
-        self.ca_file = folder / "fakecluster-ca.crt"
-        self.ca_file.write_text(self.cluster.ca_data)
-        self.admin_token = self.cluster.token("admin")
-        self.unbound_token = self.cluster.add_user("alice", allow=[])  # authenticated, allowed nothing
-
-    def compact(self, revision: int | str) -> None:
-        self.cluster.compact()
-
-    def stop(self) -> None:
-        self.cluster.stop()
-
-
 @pytest.fixture(scope="session")
-def fakecluster(tmp_path_factory):
+def fakecluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeBackend]:
     backend = FakeBackend(tmp_path_factory.mktemp("fakecluster"))
     yield backend
     backend.stop()
@@ -61,7 +46,7 @@ def fakecluster(tmp_path_factory):
 CLUSTERS = ["kube-apiserver", "fakecluster"]
 
 
-def pytest_generate_tests(metafunc):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Conformance: in modules with ``CONFORMANCE = True``, every test that talks to a
     cluster through the ``cluster`` fixture (and does not ask for ``apiserver`` itself)
     runs against both the real kube-apiserver and FakeCluster. Where they differ,
@@ -72,20 +57,20 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture
-def cluster(request):
+def cluster(request: pytest.FixtureRequest) -> Cluster:
     """The cluster a test talks to: the real kube-apiserver unless parametrized."""
     kind = getattr(request, "param", "kube-apiserver")
-    return request.getfixturevalue("apiserver" if kind == "kube-apiserver" else "fakecluster")
+    return cast(Cluster, request.getfixturevalue("apiserver" if kind == "kube-apiserver" else "fakecluster"))
 
 
 @pytest.fixture
-def admin(cluster) -> ks.Session:
+def admin(cluster: Cluster) -> Iterator[ks.Session]:
     with ks.Session(cluster.server, token=cluster.admin_token, ca_file=str(cluster.ca_file)) as s:
         yield s
 
 
 @pytest.fixture
-def namespace(admin) -> str:
+def namespace(admin: ks.Session) -> Iterator[str]:
     """A fresh namespace, deleted after the test."""
     name = f"t-{uuid.uuid4().hex[:10]}"
     admin.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
@@ -94,15 +79,13 @@ def namespace(admin) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_pki(tmp_path_factory) -> Pki:
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> ServingPki:
     """A CA of the tests' own (not the API server's) with a serving cert for 127.0.0.1/localhost."""
-    pki = Pki(tmp_path_factory.mktemp("pki"), ca_name="kubesession-scripted-ca")
-    pki.server_cert, pki.server_key = pki.issue("server", "scripted", server=True)
-    return pki
+    return ServingPki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The machine sets REQUESTS_CA_BUNDLE & co.; proxies would leak into tests."""
     for var in ("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
                 "NO_PROXY", "no_proxy", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):

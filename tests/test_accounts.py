@@ -4,13 +4,15 @@ the OpenShift docs, on plain Kubernetes)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
 
 
-def test_token_property_shows_the_token_in_use(apiserver, tmp_path):
+def test_token_property_shows_the_token_in_use(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
     assert s.token == apiserver.admin_token
     f = tmp_path / "token"
@@ -21,13 +23,14 @@ def test_token_property_shows_the_token_in_use(apiserver, tmp_path):
     assert cert.token is None
 
 
-def test_whoami_through_token_review(admin):
+def test_whoami_through_token_review(admin: ks.Session) -> None:
     me = admin.whoami()
     assert me["username"] == "admin" and "system:masters" in me["groups"]
     assert me["source"] == "TokenReview"  # v1.20 has neither users/~ nor SelfSubjectReview
 
 
-def test_service_account_token_is_forbidden_until_bound(apiserver, admin, namespace):
+def test_service_account_token_is_forbidden_until_bound(apiserver: LocalApiServer, admin: ks.Session,
+                                                        namespace: str) -> None:
     admin.create_service_account("robot", namespace=namespace)
     token = admin.create_token("robot", namespace=namespace, expiration_seconds=600)
     assert token.count(".") == 2  # a JWT
@@ -49,12 +52,13 @@ def test_service_account_token_is_forbidden_until_bound(apiserver, admin, namesp
     }).json()["status"]["user"]["username"] == f"system:serviceaccount:{namespace}:robot"
 
 
-def test_create_token_for_a_missing_service_account(admin, namespace):
+def test_create_token_for_a_missing_service_account(admin: ks.Session, namespace: str) -> None:
     with pytest.raises(ks.NotFound, match=f"{namespace}/nobody"):
         admin.create_token("nobody", namespace=namespace)
 
 
-def test_service_account_token_source_renews_before_80_percent(apiserver, admin, namespace):
+def test_service_account_token_source_renews_before_80_percent(apiserver: LocalApiServer, admin: ks.Session,
+                                                               namespace: str) -> None:
     admin.create_service_account("renewer", namespace=namespace)
     admin.grant_role("view", "renewer", namespace=namespace)
     now = [1000.0]
@@ -73,18 +77,18 @@ def test_service_account_token_source_renews_before_80_percent(apiserver, admin,
     assert robot.token == source()
 
 
-def test_token_source_is_refreshed_after_401(apiserver):
+def test_token_source_is_refreshed_after_401(apiserver: LocalApiServer) -> None:
     tokens = iter(["stale", apiserver.admin_token])
     calls = []
 
     class Source:
         current = "stale"
 
-        def __call__(self):
+        def __call__(self) -> str:
             calls.append(self.current)
             return self.current
 
-        def invalidate(self):
+        def invalidate(self) -> None:
             self.current = next(tokens) if self.current != "stale" else apiserver.admin_token
 
     s = ks.Session(apiserver.server, token=Source(), ca_file=str(apiserver.ca_file))

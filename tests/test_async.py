@@ -6,18 +6,23 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+
+T = TypeVar("T")
 
 
-def run(coro):
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def test_async_crud_and_errors(apiserver, namespace):
-    async def main():
+def test_async_crud_and_errors(apiserver: LocalApiServer, namespace: str) -> None:
+    async def main() -> None:
         async with ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file)) as a:
             base = f"/api/v1/namespaces/{namespace}/configmaps"
             r = await a.post(base, json={"metadata": {"name": "x"}, "data": {"k": "v"}})
@@ -38,22 +43,22 @@ def test_async_crud_and_errors(apiserver, namespace):
     run(main())
 
 
-def test_many_concurrent_async_watches_with_other_tasks(apiserver, namespace):
+def test_many_concurrent_async_watches_with_other_tasks(apiserver: LocalApiServer, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
 
-    async def main():
+    async def main() -> None:
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
         rv = (await a.get(base)).json()["metadata"]["resourceVersion"]
         ticks = 0
 
-        async def ticker():
+        async def ticker() -> None:
             nonlocal ticks
             while True:
                 ticks += 1
                 await asyncio.sleep(0.01)
 
         async def watcher(i: int) -> list[str]:
-            got = []
+            got: list[str] = []
             async with a.watch(base, resource_version=rv, timeout=30) as w:
                 async for ev in w:
                     got.append(ev.object["metadata"]["name"])
@@ -74,7 +79,7 @@ def test_many_concurrent_async_watches_with_other_tasks(apiserver, namespace):
     run(main())
 
 
-def test_async_watch_relists_on_410(apiserver, admin, namespace):
+def test_async_watch_relists_on_410(apiserver: LocalApiServer, admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/podtemplates"
     tpl = {"metadata": {"name": "t"}, "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}
     admin.post(base, json=tpl).raise_for_status()
@@ -83,7 +88,7 @@ def test_async_watch_relists_on_410(apiserver, admin, namespace):
     admin.post(base, json=dict(tpl, metadata={"name": "t3"})).raise_for_status()
     apiserver.compact(admin.get(base).json()["metadata"]["resourceVersion"])
 
-    async def main():
+    async def main() -> None:
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
         w = a.watch(base, resource_version=rv0, timeout=20)
         ev = await w.__anext__()
@@ -95,12 +100,12 @@ def test_async_watch_relists_on_410(apiserver, admin, namespace):
     run(main())
 
 
-def test_async_stream_lines(apiserver, admin, namespace):
+def test_async_stream_lines(apiserver: LocalApiServer, admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
     admin.post(base, json={"metadata": {"name": "s1"}}).raise_for_status()
 
-    async def main():
+    async def main() -> list[bytes]:
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
         r = await a.get(base, params={"watch": 1, "resourceVersion": rv, "timeoutSeconds": 1}, stream=True)
         return [line async for line in r.aiter_lines()]
@@ -109,9 +114,9 @@ def test_async_stream_lines(apiserver, admin, namespace):
     assert len(lines) == 1 and b'"name":"s1"' in lines[0]
 
 
-def test_works_inside_an_already_running_loop(apiserver):
+def test_works_inside_an_already_running_loop(apiserver: LocalApiServer) -> None:
     """As in Jupyter: the loop is running before kubesession is used."""
-    async def main():
+    async def main() -> None:
         loop = asyncio.get_running_loop()
         assert loop.is_running()
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
@@ -160,7 +165,7 @@ print("ok", flush=True)
 
 
 @pytest.mark.parametrize("mode", ["leave", "cancel", "busy"])
-def test_process_exit_with_a_running_async_watch_never_crashes(apiserver, mode):
+def test_process_exit_with_a_running_async_watch_never_crashes(apiserver: LocalApiServer, mode: str) -> None:
     procs = [
         subprocess.Popen([sys.executable, "-c", textwrap.dedent(EXIT_SCRIPT), apiserver.server, apiserver.admin_token,
                           str(apiserver.ca_file), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -171,13 +176,13 @@ def test_process_exit_with_a_running_async_watch_never_crashes(apiserver, mode):
     assert failures == []
 
 
-def test_async_session_informer(apiserver, namespace):
+def test_async_session_informer(apiserver: LocalApiServer, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
 
-    async def main():
+    async def main() -> list[str]:
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
         await a.post(base, json={"metadata": {"name": "seen"}})
-        added = []
+        added: list[str] = []
         with a.informer(base, on_add=lambda o: added.append(o["metadata"]["name"])) as inf:
             assert await asyncio.to_thread(inf.wait_synced, 10)
             assert list(inf.store) == [f"{namespace}/seen"]

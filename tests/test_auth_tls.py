@@ -7,9 +7,11 @@ import warnings
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+from support.pki import ServingPki
 
 
-def test_token_auth_gets_200(apiserver):
+def test_token_auth_gets_200(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
     r = s.get("/version")
     assert r.status_code == 200 and r.ok
@@ -17,7 +19,7 @@ def test_token_auth_gets_200(apiserver):
     assert r.headers["content-type"] == r.headers["Content-Type"] == "application/json"
 
 
-def test_bad_token_is_unauthorized(apiserver):
+def test_bad_token_is_unauthorized(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token="not-a-valid-token", ca_file=str(apiserver.ca_file))
     r = s.get("/api/v1/namespaces")
     assert r.status_code == 401 and not r.ok
@@ -27,15 +29,15 @@ def test_bad_token_is_unauthorized(apiserver):
     assert "not-a-valid-token" not in str(e.value) and "not-a-valid-token" not in repr(e.value)
 
 
-def test_unbound_user_is_forbidden_with_rbac_message(apiserver):
+def test_unbound_user_is_forbidden_with_rbac_message(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
     with pytest.raises(ks.Forbidden) as e:
         s.get("/api/v1/namespaces").raise_for_status()
     assert 'User "alice" cannot list resource "namespaces"' in e.value.message
-    assert e.value.status["kind"] == "Status"
+    assert e.value.status is not None and e.value.status["kind"] == "Status"
 
 
-def test_client_certificate_auth(apiserver):
+def test_client_certificate_auth(apiserver: LocalApiServer) -> None:
     s = ks.Session(
         apiserver.server, ca_file=str(apiserver.ca_file),
         client_cert=str(apiserver.admin_cert), client_key=str(apiserver.admin_key),
@@ -44,7 +46,7 @@ def test_client_certificate_auth(apiserver):
     assert "auth=client-certificate" in repr(s)
 
 
-def test_client_certificate_from_pem_data(apiserver):
+def test_client_certificate_from_pem_data(apiserver: LocalApiServer) -> None:
     s = ks.Session(
         apiserver.server, ca_data=apiserver.ca_file.read_text(),
         client_cert_data=apiserver.admin_cert.read_bytes(), client_key_data=apiserver.admin_key.read_text(),
@@ -52,13 +54,13 @@ def test_client_certificate_from_pem_data(apiserver):
     assert s.get("/api/v1/namespaces/default").status_code == 200
 
 
-def test_no_credentials_is_unauthorized(apiserver):
+def test_no_credentials_is_unauthorized(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, ca_file=str(apiserver.ca_file))
     with pytest.raises(ks.Unauthorized):
         s.get("/api").raise_for_status()
 
 
-def test_wrong_ca_raises_sslerror_that_explains(apiserver, test_pki):
+def test_wrong_ca_raises_sslerror_that_explains(apiserver: LocalApiServer, test_pki: ServingPki) -> None:
     s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(test_pki.ca_file))
     with pytest.raises(ks.SSLError) as e:
         s.get("/version")
@@ -70,14 +72,15 @@ def test_wrong_ca_raises_sslerror_that_explains(apiserver, test_pki):
     assert isinstance(e.value, ks.ConnectionError) and isinstance(e.value, ks.KubeError)
 
 
-def test_system_roots_do_not_trust_the_cluster(apiserver):
+def test_system_roots_do_not_trust_the_cluster(apiserver: LocalApiServer) -> None:
     # REQUESTS_CA_BUNDLE/SSL_CERT_FILE are set on this machine; without a CA the system store is used.
     s = ks.Session(apiserver.server, token=apiserver.admin_token)
     with pytest.raises(ks.SSLError, match="system trust store"):
         s.get("/version")
 
 
-def test_explicit_ca_wins_over_environment(apiserver, test_pki, monkeypatch):
+def test_explicit_ca_wins_over_environment(apiserver: LocalApiServer, test_pki: ServingPki,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # The environment points at a CA that does not sign the server: the explicit CA must win.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_pki.ca_file))
     monkeypatch.setenv("SSL_CERT_FILE", str(test_pki.ca_file))
@@ -92,12 +95,12 @@ def test_explicit_ca_wins_over_environment(apiserver, test_pki, monkeypatch):
         s.get("/version")
 
 
-def test_verify_path_like_requests(apiserver):
+def test_verify_path_like_requests(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token=apiserver.admin_token, verify=str(apiserver.ca_file))
     assert s.get("/version").ok
 
 
-def test_verify_false_works_and_warns(apiserver):
+def test_verify_false_works_and_warns(apiserver: LocalApiServer) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         s = ks.Session(apiserver.server, token=apiserver.admin_token, verify=False)
@@ -107,7 +110,7 @@ def test_verify_false_works_and_warns(apiserver):
     assert "verify=False" in repr(s)
 
 
-def test_tls_server_name_overrides_the_checked_name(apiserver):
+def test_tls_server_name_overrides_the_checked_name(apiserver: LocalApiServer) -> None:
     # Connect to 127.0.0.1 but verify as "localhost" (a SAN of the serving cert).
     s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file),
                    tls_server_name="localhost")
@@ -119,7 +122,7 @@ def test_tls_server_name_overrides_the_checked_name(apiserver):
     assert "api.elsewhere.example" in str(e.value) and "localhost" in str(e.value)
 
 
-def test_expired_server_certificate_is_explained(test_pki):
+def test_expired_server_certificate_is_explained(test_pki: ServingPki) -> None:
     from support.scripted_server import ScriptedServer, reply
 
     cert, key = test_pki.issue("expired", "expired", server=True, expired=True)
@@ -128,7 +131,7 @@ def test_expired_server_certificate_is_explained(test_pki):
             ks.Session(srv.url, ca_file=str(test_pki.ca_file)).get("/x")
 
 
-def test_plain_http_server_on_https_url_is_explained(apiserver):
+def test_plain_http_server_on_https_url_is_explained(apiserver: LocalApiServer) -> None:
     from support.scripted_server import ScriptedServer, reply
 
     with ScriptedServer(routes={"/x": lambda h, r: reply(h, 200)}) as srv:
@@ -137,7 +140,7 @@ def test_plain_http_server_on_https_url_is_explained(apiserver):
             s.get("/x")
 
 
-def test_token_never_in_repr_or_errors(apiserver, test_pki):
+def test_token_never_in_repr_or_errors(apiserver: LocalApiServer, test_pki: ServingPki) -> None:
     secret = "sha256~never-show-this-token"
     s = ks.Session(apiserver.server, token=secret, ca_file=str(apiserver.ca_file))
     r = s.get("/api/v1/namespaces")
@@ -156,14 +159,14 @@ def test_token_never_in_repr_or_errors(apiserver, test_pki):
         assert secret not in t and "never-show" not in t
 
 
-def test_session_headers_are_sent_and_repr_redacts_authorization(apiserver):
+def test_session_headers_are_sent_and_repr_redacts_authorization(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, ca_file=str(apiserver.ca_file),
                    headers={"Authorization": f"Bearer {apiserver.admin_token}"})
     assert s.get("/api/v1/namespaces/default").ok
     assert apiserver.admin_token not in repr(s.headers)
 
 
-def test_http1_by_default_and_http2_on_request(apiserver):
+def test_http1_by_default_and_http2_on_request(apiserver: LocalApiServer) -> None:
     kw = dict(token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
     assert ks.Session(apiserver.server, **kw).get("/version").http_version == "HTTP/1.1"
     assert ks.Session(apiserver.server, http2=True, **kw).get("/version").http_version == "HTTP/2"

@@ -7,39 +7,42 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
 from support.openshift_emulation import OpenShiftEmulation
+from support.pki import ServingPki
 
 BIN = Path(sys.executable).parent / "kubesession"
 
 
-def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN), *args], capture_output=True, text=True, input=stdin, timeout=60,
                           env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
-def fake():
+def fake() -> Iterator[ks.testing.FakeCluster]:
     with ks.testing.FakeCluster() as cluster:
         yield cluster
 
 
 @pytest.fixture
-def kc(fake) -> str:
+def kc(fake: ks.testing.FakeCluster) -> str:
     return fake.kubeconfig_path
 
 
-def test_module_and_console_script_are_the_same_cli():
+def test_module_and_console_script_are_the_same_cli() -> None:
     as_module = subprocess.run([sys.executable, "-m", "kubesession", "--help"], capture_output=True, text=True)
     assert as_module.returncode == 0 and "apply" in as_module.stdout
     assert cli("--help").stdout == as_module.stdout.replace("__main__.py", "kubesession")
 
 
-def test_global_options_before_or_after_the_subcommand(fake, kc):
+def test_global_options_before_or_after_the_subcommand(fake: ks.testing.FakeCluster, kc: str) -> None:
     fake.session().post("/api/v1/namespaces/kube-system/configmaps", json={"metadata": {"name": "in-system"}})
     before = cli("--kubeconfig", kc, "-n", "kube-system", "get", "configmaps", "-o", "name")
     after = cli("get", "configmaps", "-o", "name", "-n", "kube-system", "--kubeconfig", kc)
@@ -47,7 +50,7 @@ def test_global_options_before_or_after_the_subcommand(fake, kc):
     assert before.stdout == after.stdout == "configmap/in-system\n"
 
 
-def test_get_outputs(fake, kc):
+def test_get_outputs(fake: ks.testing.FakeCluster, kc: str) -> None:
     s = fake.session()
     s.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "shown"}, "data": {"k": "v"}})
     table = cli("--kubeconfig", kc, "get", "/api/v1/namespaces/default/configmaps")
@@ -59,7 +62,7 @@ def test_get_outputs(fake, kc):
     assert "kind: ConfigMap" in as_yaml and "k: v" in as_yaml
 
 
-def test_errors_are_one_line_and_exit_non_zero(kc):
+def test_errors_are_one_line_and_exit_non_zero(kc: str) -> None:
     r = cli("--kubeconfig", kc, "get", "/api/v1/namespaces/default/configmaps/missing")
     assert r.returncode == 1 and r.stderr == 'error: configmaps "missing" not found\n' and r.stdout == ""
     r = cli("--kubeconfig", "/nonexistent/config", "get", "/version")
@@ -68,7 +71,7 @@ def test_errors_are_one_line_and_exit_non_zero(kc):
     assert r.returncode == 1 and "no resource type 'widgets'" in r.stderr
 
 
-def test_apply_creates_then_applies_and_delete(fake, kc, tmp_path):
+def test_apply_creates_then_applies_and_delete(fake: ks.testing.FakeCluster, kc: str, tmp_path: Path) -> None:
     manifest = tmp_path / "app.yaml"
     manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  mode: fast\n"
                         "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  replicas: 2\n")
@@ -87,13 +90,13 @@ def test_apply_creates_then_applies_and_delete(fake, kc, tmp_path):
     assert r.returncode == 1 and "not valid YAML" in r.stderr and "hunter2" not in r.stderr
 
 
-def test_watch_prints_events(fake, kc):
+def test_watch_prints_events(fake: ks.testing.FakeCluster, kc: str) -> None:
     fake.session().post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "watched"}})
     r = cli("--kubeconfig", kc, "watch", "/api/v1/namespaces/default/configmaps", "--timeout", "1")
     assert r.returncode == 0 and "ADDED    ConfigMap default/watched" in r.stdout
 
 
-def test_all_pages(fake, kc):
+def test_all_pages(fake: ks.testing.FakeCluster, kc: str) -> None:
     s = fake.session()
     s.post("/api/v1/namespaces", json={"metadata": {"name": "many"}}).raise_for_status()
     for i in range(1100):
@@ -103,7 +106,7 @@ def test_all_pages(fake, kc):
     assert r.stderr == ""  # progress only on a terminal
 
 
-def test_whoami_token_and_insecure_warning(fake, kc):
+def test_whoami_token_and_insecure_warning(fake: ks.testing.FakeCluster, kc: str) -> None:
     assert cli("--kubeconfig", kc, "whoami").stdout == "admin\n"
     assert cli("--kubeconfig", kc, "token").stdout == fake.token("admin") + "\n"
     for _ in range(2):  # every time, not once per process or session
@@ -111,7 +114,8 @@ def test_whoami_token_and_insecure_warning(fake, kc):
         assert r.returncode == 0 and r.stderr.count("warning: TLS verification is disabled") == 1
 
 
-def test_create_token_on_the_real_server(apiserver, admin, namespace, tmp_path):
+def test_create_token_on_the_real_server(apiserver: LocalApiServer, admin: ks.Session, namespace: str,
+                                         tmp_path: Path) -> None:
     admin.create_service_account("robot", namespace)
     kc = apiserver.write_kubeconfig(tmp_path / "config", token=apiserver.admin_token)
     r = cli("--kubeconfig", str(kc), "create-token", "robot", "-n", namespace, "--duration", "600")
@@ -121,7 +125,7 @@ def test_create_token_on_the_real_server(apiserver, admin, namespace, tmp_path):
     assert review["status"]["user"]["username"] == f"system:serviceaccount:{namespace}:robot"
 
 
-def test_login_reads_the_password_from_stdin_and_saves_the_context(test_pki, tmp_path):
+def test_login_reads_the_password_from_stdin_and_saves_the_context(test_pki: ServingPki, tmp_path: Path) -> None:
     with OpenShiftEmulation(cert=str(test_pki.server_cert), key=str(test_pki.server_key)) as emu:
         kc = tmp_path / "config"
         r = cli("login", emu.url, "-u", "developer", "--certificate-authority", str(test_pki.ca_file),

@@ -7,13 +7,15 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
 
 
-def write_kubeconfig(path: Path, *, server: str, user: dict, cluster_extra: dict | None = None,
+def write_kubeconfig(path: Path, *, server: str, user: dict[str, Any], cluster_extra: dict[str, Any] | None = None,
                      current: str | None = "ctx", context_name: str = "ctx", namespace: str | None = None,
                      cluster_name: str = "c", user_name: str = "u") -> Path:
     ctx = {"cluster": cluster_name, "user": user_name}
@@ -36,7 +38,7 @@ def b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def test_token_with_relative_ca_path(apiserver, tmp_path):
+def test_token_with_relative_ca_path(apiserver: LocalApiServer, tmp_path: Path) -> None:
     shutil.copy(apiserver.ca_file, tmp_path / "ca.crt")
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server, namespace="kube-system",
                            user={"token": apiserver.admin_token},
@@ -48,7 +50,8 @@ def test_token_with_relative_ca_path(apiserver, tmp_path):
     assert s.get(f"/api/v1/namespaces/{s.namespace}").json()["metadata"]["name"] == "kube-system"
 
 
-def test_inline_data_fields_stay_in_memory(apiserver, tmp_path, monkeypatch):
+def test_inline_data_fields_stay_in_memory(apiserver: LocalApiServer, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server,
                            user={"client-certificate-data": b64(apiserver.admin_cert),
                                  "client-key-data": b64(apiserver.admin_key)},
@@ -61,7 +64,7 @@ def test_inline_data_fields_stay_in_memory(apiserver, tmp_path, monkeypatch):
     assert list(tmpdir.iterdir()) == []  # no key or CA was written anywhere we can see
 
 
-def test_relative_client_cert_paths(apiserver, tmp_path):
+def test_relative_client_cert_paths(apiserver: LocalApiServer, tmp_path: Path) -> None:
     sub = tmp_path / "creds"
     sub.mkdir()
     for f in (apiserver.admin_cert, apiserver.admin_key, apiserver.ca_file):
@@ -72,7 +75,7 @@ def test_relative_client_cert_paths(apiserver, tmp_path):
     assert ks.Session.from_kubeconfig(cfg).get("/api/v1/namespaces/default").ok
 
 
-def test_token_file_is_reread_after_401(apiserver, tmp_path):
+def test_token_file_is_reread_after_401(apiserver: LocalApiServer, tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("stale-token\n")
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server, user={"tokenFile": "token"},
@@ -83,7 +86,8 @@ def test_token_file_is_reread_after_401(apiserver, tmp_path):
     assert s.get("/api").status_code == 200
 
 
-def test_kubeconfig_env_merges_first_wins(apiserver, tmp_path, monkeypatch):
+def test_kubeconfig_env_merges_first_wins(apiserver: LocalApiServer, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     a = write_kubeconfig(tmp_path / "a", server=apiserver.server, user={"token": apiserver.admin_token},
                          cluster_extra={"certificate-authority": str(apiserver.ca_file)},
                          current="first", context_name="first", namespace="from-a")
@@ -100,7 +104,8 @@ def test_kubeconfig_env_merges_first_wins(apiserver, tmp_path, monkeypatch):
     assert ks.Session.from_kubeconfig([b, a]).namespace == "from-b"
 
 
-def test_environment_is_read_at_session_creation(apiserver, tmp_path, monkeypatch):
+def test_environment_is_read_at_session_creation(apiserver: LocalApiServer, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server, user={"token": apiserver.admin_token},
                            cluster_extra={"certificate-authority": str(apiserver.ca_file)}, namespace="late")
     with pytest.raises(ks.ConfigError):
@@ -109,7 +114,8 @@ def test_environment_is_read_at_session_creation(apiserver, tmp_path, monkeypatc
     assert ks.Session().namespace == "late"
 
 
-def test_home_kube_config_is_the_default(apiserver, tmp_path, monkeypatch):
+def test_home_kube_config_is_the_default(apiserver: LocalApiServer, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".kube").mkdir()
     write_kubeconfig(tmp_path / ".kube" / "config", server=apiserver.server, user={"token": apiserver.admin_token},
                      cluster_extra={"certificate-authority": str(apiserver.ca_file)})
@@ -117,14 +123,14 @@ def test_home_kube_config_is_the_default(apiserver, tmp_path, monkeypatch):
     assert ks.Session().get("/api").ok
 
 
-def test_keywords_override_the_kubeconfig(apiserver, tmp_path):
+def test_keywords_override_the_kubeconfig(apiserver: LocalApiServer, tmp_path: Path) -> None:
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server, user={"token": "wrong"},
                            cluster_extra={"certificate-authority": str(apiserver.ca_file)}, namespace="ns1")
     s = ks.Session.from_kubeconfig(cfg, token=apiserver.admin_token, namespace="ns2")
     assert s.namespace == "ns2" and s.get("/api").ok
 
 
-def test_insecure_skip_tls_verify_in_kubeconfig_warns(apiserver, tmp_path):
+def test_insecure_skip_tls_verify_in_kubeconfig_warns(apiserver: LocalApiServer, tmp_path: Path) -> None:
     cfg = write_kubeconfig(tmp_path / "config", server=apiserver.server, user={"token": apiserver.admin_token},
                            cluster_extra={"insecure-skip-tls-verify": True})
     with pytest.warns(ks.InsecureRequestWarning):
@@ -147,7 +153,7 @@ def test_insecure_skip_tls_verify_in_kubeconfig_warns(apiserver, tmp_path):
         ("users:\n- name: u\n  user: {client-certificate-data: 'aGVsbG8='}\nclusters:\n- name: c\n  cluster: {server: 'https://h'}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n", ["key 'client-key'", "no client key"]),
     ],
 )
-def test_malformed_kubeconfig_names_file_context_and_key(tmp_path, text, expected):
+def test_malformed_kubeconfig_names_file_context_and_key(tmp_path: Path, text: str, expected: list[str]) -> None:
     path = tmp_path / "config"
     path.write_text(text)
     with pytest.raises(ks.ConfigError) as e:
@@ -158,12 +164,12 @@ def test_malformed_kubeconfig_names_file_context_and_key(tmp_path, text, expecte
         assert part in msg, msg
 
 
-def test_missing_kubeconfig_file(tmp_path):
+def test_missing_kubeconfig_file(tmp_path: Path) -> None:
     with pytest.raises(ks.ConfigError, match="does not exist"):
         ks.Session.from_kubeconfig(tmp_path / "nope")
 
 
-def test_exec_plugin_that_is_missing_is_a_clear_error_not_anonymous(tmp_path):
+def test_exec_plugin_that_is_missing_is_a_clear_error_not_anonymous(tmp_path: Path) -> None:
     path = tmp_path / "config"
     path.write_text(
         "current-context: eks\ncontexts:\n- name: eks\n  context: {cluster: c, user: u}\n"
@@ -179,7 +185,8 @@ def test_exec_plugin_that_is_missing_is_a_clear_error_not_anonymous(tmp_path):
     assert "install the plugin first" in msg
 
 
-def test_in_cluster_from_a_service_account_folder(apiserver, tmp_path, monkeypatch):
+def test_in_cluster_from_a_service_account_folder(apiserver: LocalApiServer, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     sa = tmp_path / "serviceaccount"
     sa.mkdir()
     (sa / "token").write_text(apiserver.admin_token)
@@ -194,11 +201,11 @@ def test_in_cluster_from_a_service_account_folder(apiserver, tmp_path, monkeypat
     assert "auth=token-file" in repr(s)
 
 
-def test_in_cluster_outside_a_pod(tmp_path):
+def test_in_cluster_outside_a_pod(tmp_path: Path) -> None:
     with pytest.raises(ks.ConfigError, match="KUBERNETES_SERVICE_HOST"):
         ks.Session.in_cluster(service_account_dir=tmp_path)
 
 
-def test_no_configuration_at_all():
+def test_no_configuration_at_all() -> None:
     with pytest.raises(ks.ConfigError, match="no cluster configured"):
         ks.Session()

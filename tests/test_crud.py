@@ -3,18 +3,22 @@ suite, run against both the real kube-apiserver and FakeCluster."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+from support.pki import ServingPki
 
 CONFORMANCE = True
 
 
-def cm(name: str, **data: str) -> dict:
+def cm(name: str, **data: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 
 
-def test_create_get_replace_delete(admin, namespace):
+def test_create_get_replace_delete(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     r = admin.post(base, json=cm("one", a="1"))
     assert r.status_code == 201
@@ -39,7 +43,8 @@ def test_create_get_replace_delete(admin, namespace):
         ("application/merge-patch+json", {"data": {"c": "3"}}, {"a": "1", "c": "3"}),
     ],
 )
-def test_patch_types(admin, namespace, content_type, body, expected):
+def test_patch_types(admin: ks.Session, namespace: str, content_type: str, body: Any,
+                     expected: dict[str, str]) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("p", a="1")).raise_for_status()
     r = admin.patch(f"{base}/p", json=body, content_type=content_type)
@@ -47,13 +52,13 @@ def test_patch_types(admin, namespace, content_type, body, expected):
     assert r.json()["data"] == expected
 
 
-def test_patch_defaults_to_merge_patch(admin, namespace):
+def test_patch_defaults_to_merge_patch(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("m", a="1")).raise_for_status()
     assert admin.patch(f"{base}/m", json={"data": {"a": None}}).json().get("data") in (None, {})
 
 
-def test_server_side_apply_yaml(admin, namespace):
+def test_server_side_apply_yaml(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     doc = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: {namespace}\ndata:\n  k: v\n"
     r = admin.patch(f"{base}/applied", data=doc, content_type="apply")
@@ -66,12 +71,12 @@ def test_server_side_apply_yaml(admin, namespace):
     assert r.status_code == 200 and r.json()["data"] == {"k": "w"}
 
 
-def test_already_exists_and_conflict_differ(admin, namespace):
+def test_already_exists_and_conflict_differ(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     first = admin.post(base, json=cm("dup")).json()
-    with pytest.raises(ks.AlreadyExists) as e:
+    with pytest.raises(ks.AlreadyExists) as exists:
         admin.post(base, json=cm("dup")).raise_for_status()
-    assert e.value.status_code == 409 and e.value.reason == "AlreadyExists"
+    assert exists.value.status_code == 409 and exists.value.reason == "AlreadyExists"
     admin.patch(f"{base}/dup", json={"data": {"x": "1"}}).raise_for_status()
     stale = dict(first, data={"y": "2"})  # carries the old resourceVersion
     with pytest.raises(ks.Conflict) as e:
@@ -80,21 +85,21 @@ def test_already_exists_and_conflict_differ(admin, namespace):
     assert not isinstance(e.value, ks.AlreadyExists)
 
 
-def test_invalid_object(admin, namespace):
+def test_invalid_object(admin: ks.Session, namespace: str) -> None:
     with pytest.raises(ks.Invalid) as e:
         admin.post(f"/api/v1/namespaces/{namespace}/configmaps", json=cm("Not_A_Valid_Name")).raise_for_status()
     assert e.value.status_code == 422
     assert e.value.details["causes"][0]["field"] == "metadata.name"
 
 
-def test_malformed_body_is_bad_request(admin, namespace):
+def test_malformed_body_is_bad_request(admin: ks.Session, namespace: str) -> None:
     r = admin.post(f"/api/v1/namespaces/{namespace}/configmaps", data=b"{not json",
                    headers={"Content-Type": "application/json"})
     with pytest.raises(ks.BadRequest):
         r.raise_for_status()
 
 
-def test_pagination_with_limit_and_continue(admin, namespace):
+def test_pagination_with_limit_and_continue(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     for i in range(7):
         admin.post(base, json=cm(f"page-{i}")).raise_for_status()
@@ -111,7 +116,7 @@ def test_pagination_with_limit_and_continue(admin, namespace):
     assert pages >= 3
 
 
-def test_label_selector_param(admin, namespace):
+def test_label_selector_param(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     for name, tier in [("a", "web"), ("b", "db"), ("c", "web")]:
         body = cm(name)
@@ -121,28 +126,28 @@ def test_label_selector_param(admin, namespace):
     assert sorted(i["metadata"]["name"] for i in items) == ["a", "c"]
 
 
-def test_server_path_prefix_is_kept(apiserver, test_pki):
-    from support.scripted_server import ScriptedServer, reply
+def test_server_path_prefix_is_kept(apiserver: LocalApiServer, test_pki: ServingPki) -> None:
+    from support.scripted_server import Handler, ScriptedServer, reply
 
-    routes = {"/k8s/clusters/c-1/api/v1/namespaces": lambda h, r: reply(h, 200, b'{"items":[]}')}
+    routes: dict[str, Handler] = {"/k8s/clusters/c-1/api/v1/namespaces": lambda h, r: reply(h, 200, b'{"items":[]}')}
     with ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), routes=routes) as srv:
         s = ks.Session(srv.url + "/k8s/clusters/c-1", token="t", ca_file=str(test_pki.ca_file))
         assert s.get("/api/v1/namespaces").json() == {"items": []}
         assert srv.requests[-1].path == "/k8s/clusters/c-1/api/v1/namespaces"
 
 
-def test_head_has_no_body_and_405_maps(admin):
+def test_head_has_no_body_and_405_maps(admin: ks.Session) -> None:
     r = admin.head("/api/v1/namespaces/default")  # the API server does not serve HEAD on resources
     assert r.status_code == 405 and r.content == b""
     with pytest.raises(ks.MethodNotAllowed):
         r.raise_for_status()
 
 
-def test_response_fields(admin):
+def test_response_fields(admin: ks.Session) -> None:
     r = admin.get("/api/v1/namespaces/default")
     assert r.url.endswith("/api/v1/namespaces/default")
     assert r.reason == "OK"
     assert r.elapsed.total_seconds() > 0
     assert r.text.startswith("{") and r.content.startswith(b"{")
     assert repr(r) == "<Response [200]>"
-    assert r.raise_for_status() is None
+    r.raise_for_status()

@@ -14,14 +14,14 @@ import kubesession as ks
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_script_runs_against_fakecluster():
+def test_demo_script_runs_against_fakecluster() -> None:
     r = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "embedded FakeCluster" in r.stdout and "DELETED ConfigMap default/demo" in r.stdout
     assert "SSLError" in r.stdout and r.stdout.rstrip().endswith("done.")
 
 
-def test_notebook_executes_and_renders_tables_without_secret_data():
+def test_notebook_executes_and_renders_tables_without_secret_data() -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -38,8 +38,8 @@ def test_notebook_executes_and_renders_tables_without_secret_data():
     assert any("DELETED" in h and "cache" in h for h in html)
 
 
-def test_pretty_and_html_reprs(tmp_path):
-    from IPython.lib.pretty import pretty
+def test_pretty_and_html_reprs(tmp_path: Path) -> None:
+    from IPython.lib.pretty import pretty  # type: ignore[import-not-found, unused-ignore]
 
     with ks.testing.FakeCluster() as cluster:
         s = cluster.session()
@@ -48,19 +48,21 @@ def test_pretty_and_html_reprs(tmp_path):
         listing = s.get("/api/v1/namespaces/default/secrets")
         text = pretty(listing)
         assert text.startswith("<Response [200]> SecretList (1 items)") and "tok" in text
-        assert "c2VjcmV0LXRva2Vu" not in text and "c2VjcmV0LXRva2Vu" not in listing._repr_html_()
-        assert "<script" not in listing._repr_html_()
+        html = listing._repr_html_()
+        assert html is not None and "c2VjcmV0LXRva2Vu" not in text and "c2VjcmV0LXRva2Vu" not in html
+        assert "<script" not in html
         s.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "<b>x</b>"}})  # rejected: invalid name
         streamed = s.get("/api/v1/namespaces/default/secrets", stream=True)
         assert streamed._repr_html_() is None  # a stream is not read to render it
         assert streamed.json()["items"][0]["metadata"]["name"] == "tok"
         ev = next(s.watch("/api/v1/namespaces/default/secrets", timeout=5))
-        assert "ADDED" in ev._repr_html_() and "c2VjcmV0LXRva2Vu" not in ev._repr_html_()
+        event_html = ev._repr_html_()
+        assert event_html is not None and "ADDED" in event_html and "c2VjcmV0LXRva2Vu" not in event_html
         assert "ADDED" in pretty(ev)
 
 
 @pytest.mark.parametrize("text", ['<img src=x onerror="alert(1)">'])
-def test_html_is_escaped(text):
+def test_html_is_escaped(text: str) -> None:
     from kubesession.display import html_table
 
     assert "<img" not in html_table(text, [{"name": text, "age": "", "status": text}])

@@ -9,10 +9,13 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+from support.pki import ServingPki
 
 PLUGIN = textwrap.dedent("""
     import json, os, sys, pathlib
@@ -45,8 +48,8 @@ PLUGIN = textwrap.dedent("""
 """)
 
 
-def kubeconfig(tmp_path: Path, apiserver, env: dict[str, str], api_version: str = "client.authentication.k8s.io/v1",
-               extra: dict | None = None) -> Path:
+def kubeconfig(tmp_path: Path, apiserver: LocalApiServer, env: dict[str, str],
+               api_version: str = "client.authentication.k8s.io/v1", extra: dict[str, Any] | None = None) -> Path:
     plugin = tmp_path / "plugin.py"
     plugin.write_text(PLUGIN)
     runs = tmp_path / "runs"
@@ -73,7 +76,7 @@ def runs(tmp_path: Path) -> int:
 
 
 @pytest.mark.parametrize("api_version", ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"])
-def test_exec_token_is_used_and_cached(apiserver, tmp_path, api_version):
+def test_exec_token_is_used_and_cached(apiserver: LocalApiServer, tmp_path: Path, api_version: str) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": apiserver.admin_token}, api_version))
     assert "auth=exec" in repr(s)
     assert s.get("/api/v1/namespaces/default").ok
@@ -81,7 +84,7 @@ def test_exec_token_is_used_and_cached(apiserver, tmp_path, api_version):
     assert runs(tmp_path) == 1  # no expiry: cached for the Session's life
 
 
-def test_exec_token_is_renewed_at_expiry(apiserver, tmp_path):
+def test_exec_token_is_renewed_at_expiry(apiserver: LocalApiServer, tmp_path: Path) -> None:
     past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": apiserver.admin_token, "EXPIRES": past}))
     for _ in range(3):
@@ -89,19 +92,19 @@ def test_exec_token_is_renewed_at_expiry(apiserver, tmp_path):
     assert runs(tmp_path) == 3  # an expired token is never reused
 
 
-def test_exec_plugin_reruns_once_after_401(apiserver, tmp_path):
+def test_exec_plugin_reruns_once_after_401(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": f"stale-token,{apiserver.admin_token}"}))
     r = s.get("/api/v1/namespaces/default")
     assert r.status_code == 200 and runs(tmp_path) == 2
 
 
-def test_exec_plugin_401_retry_is_not_a_loop(apiserver, tmp_path):
+def test_exec_plugin_401_retry_is_not_a_loop(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"TOKENS": "bad-1,bad-2,bad-3"}))
     assert s.get("/api").status_code == 401
     assert runs(tmp_path) == 2  # one refresh-and-retry per request, never more
 
 
-def test_exec_plugin_failure_shows_stderr_and_hint_not_stdout(apiserver, tmp_path):
+def test_exec_plugin_failure_shows_stderr_and_hint_not_stdout(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"MODE": "fail", "TOKENS": "x"}))
     with pytest.raises(ks.AuthError) as e:
         s.get("/api")
@@ -110,20 +113,20 @@ def test_exec_plugin_failure_shows_stderr_and_hint_not_stdout(apiserver, tmp_pat
     assert "context 'exec'" in msg and "token-that-must-not-leak" not in msg
 
 
-def test_exec_plugin_malformed_output(apiserver, tmp_path):
+def test_exec_plugin_malformed_output(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"MODE": "garbage", "TOKENS": "x"}))
     with pytest.raises(ks.AuthError, match="not an ExecCredential") as e:
         s.get("/api")
     assert "token-that-must-not-leak" not in str(e.value)
 
 
-def test_exec_interactive_always_without_terminal(apiserver, tmp_path):
+def test_exec_interactive_always_without_terminal(apiserver: LocalApiServer, tmp_path: Path) -> None:
     cfg = kubeconfig(tmp_path, apiserver, {"TOKENS": "x"}, extra={"interactiveMode": "Always"})
     with pytest.raises(ks.AuthError, match="interactiveMode: Always"):
         ks.Session.from_kubeconfig(cfg)
 
 
-def test_exec_bad_api_version_is_a_config_error(apiserver, tmp_path):
+def test_exec_bad_api_version_is_a_config_error(apiserver: LocalApiServer, tmp_path: Path) -> None:
     cfg = kubeconfig(tmp_path, apiserver, {"TOKENS": "x"}, api_version="client.authentication.k8s.io/v1alpha1")
     with pytest.raises(ks.ConfigError, match="exec.apiVersion"):
         ks.Session.from_kubeconfig(cfg)
@@ -133,7 +136,7 @@ def certs(*pairs: tuple[Path, Path]) -> str:
     return ",".join(f"{c}|{k}" for c, k in pairs)
 
 
-def test_exec_client_certificate_is_used_and_cached(apiserver, tmp_path):
+def test_exec_client_certificate_is_used_and_cached(apiserver: LocalApiServer, tmp_path: Path) -> None:
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key))}))
     assert s.get("/api/v1/namespaces/default").ok
     assert s.get("/api/v1/namespaces/default").ok
@@ -141,7 +144,8 @@ def test_exec_client_certificate_is_used_and_cached(apiserver, tmp_path):
     assert s.token is None  # a certificate, not a bearer token
 
 
-def test_exec_client_certificate_on_a_websocket_watch_first(apiserver, admin, namespace, tmp_path):
+def test_exec_client_certificate_on_a_websocket_watch_first(apiserver: LocalApiServer, admin: ks.Session,
+                                                            namespace: str, tmp_path: Path) -> None:
     # The plugin's first run happens for the WebSocket handshake itself (no request before it).
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
@@ -153,7 +157,8 @@ def test_exec_client_certificate_on_a_websocket_watch_first(apiserver, admin, na
     assert runs(tmp_path) == 1
 
 
-def test_exec_client_certificate_rotates_after_401_on_a_new_connection(apiserver, tmp_path, test_pki):
+def test_exec_client_certificate_rotates_after_401_on_a_new_connection(apiserver: LocalApiServer, tmp_path: Path,
+                                                                       test_pki: ServingPki) -> None:
     # The first run hands out a certificate of a CA the server does not trust: 401. The rerun
     # hands out the admin's; the retried request must not reuse the connection that carried the
     # first certificate (the server authenticates a connection's certificate, not a header).
@@ -166,7 +171,7 @@ def test_exec_client_certificate_rotates_after_401_on_a_new_connection(apiserver
     assert runs(tmp_path) == 2
 
 
-def test_exec_client_certificate_renewed_at_expiry(apiserver, tmp_path):
+def test_exec_client_certificate_renewed_at_expiry(apiserver: LocalApiServer, tmp_path: Path) -> None:
     past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key)), "EXPIRES": past}
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
@@ -175,7 +180,7 @@ def test_exec_client_certificate_renewed_at_expiry(apiserver, tmp_path):
     assert runs(tmp_path) == 3
 
 
-def test_exec_client_certificate_without_key(apiserver, tmp_path):
+def test_exec_client_certificate_without_key(apiserver: LocalApiServer, tmp_path: Path) -> None:
     env = {"CERTS": certs((apiserver.admin_cert, apiserver.admin_key)), "MODE": "cert-without-key"}
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
     with pytest.raises(ks.AuthError, match="clientCertificateData without clientKeyData"):

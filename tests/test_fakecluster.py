@@ -7,6 +7,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,17 +18,17 @@ import kubesession as ks
 pytest_plugins = ["pytester"]
 
 
-def cm(name: str, **data: str) -> dict:
+def cm(name: str, **data: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "data": data}
 
 
 @pytest.fixture
-def fake():
+def fake() -> Iterator[ks.testing.FakeCluster]:
     with ks.testing.FakeCluster() as cluster:
         yield cluster
 
 
-def test_clusters_are_independent_and_stop_closes(fake, tmp_path):
+def test_clusters_are_independent_and_stop_closes(fake: ks.testing.FakeCluster, tmp_path: Path) -> None:
     with ks.testing.FakeCluster() as other:
         assert other.server != fake.server and other.ca_data != fake.ca_data
         fake.session().post("/api/v1/namespaces/default/configmaps", json=cm("only-here")).raise_for_status()
@@ -44,12 +47,12 @@ def test_clusters_are_independent_and_stop_closes(fake, tmp_path):
     assert not os.path.exists(path)
 
 
-def test_testing_is_not_imported_by_import_kubesession():
+def test_testing_is_not_imported_by_import_kubesession() -> None:
     code = "import sys, kubesession; assert 'kubesession.testing' not in sys.modules; kubesession.testing.FakeCluster"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_users_get_401_and_403_like_the_real_server(fake):
+def test_users_get_401_and_403_like_the_real_server(fake: ks.testing.FakeCluster) -> None:
     reader = fake.add_user("reader", allow={"configmaps": ["get", "list"]})
     s = ks.Session(fake.server, token=reader, ca_data=fake.ca_data)
     assert s.get("/api/v1/namespaces/default/configmaps").ok
@@ -63,7 +66,7 @@ def test_users_get_401_and_403_like_the_real_server(fake):
         fake.session(user="ghost")
 
 
-def test_registered_kinds_are_served_and_discovered(fake):
+def test_registered_kinds_are_served_and_discovered(fake: ks.testing.FakeCluster) -> None:
     fake.register("example.com", "v1", "Widget", "widgets")
     fake.register("example.com", "v1", "Gadget", "gadgets", namespaced=False)
     s = fake.session()
@@ -82,7 +85,7 @@ def test_registered_kinds_are_served_and_discovered(fake):
         s.get("/apis/example.com/v1/namespaces/default/sprockets").raise_for_status()
 
 
-def test_generation_and_the_status_subresource(fake):
+def test_generation_and_the_status_subresource(fake: ks.testing.FakeCluster) -> None:
     s = fake.session()
     base = "/apis/apps/v1/namespaces/default/deployments"
     d = s.post(base, json={"metadata": {"name": "web"}, "spec": {"replicas": 1}}).json()
@@ -95,14 +98,14 @@ def test_generation_and_the_status_subresource(fake):
     assert d["spec"]["replicas"] == 3 and d["metadata"]["generation"] == 3
 
 
-def test_selectors_it_does_not_support_are_bad_requests(fake):
+def test_selectors_it_does_not_support_are_bad_requests(fake: ks.testing.FakeCluster) -> None:
     with pytest.raises(ks.BadRequest, match="field label not supported"):
         fake.session().get("/api/v1/pods", params={"fieldSelector": "spec.nodeName=n1"}).raise_for_status()
     with pytest.raises(ks.BadRequest):
         fake.session().get("/api/v1/pods", params={"labelSelector": "a in b"}).raise_for_status()
 
 
-def test_fail_next_is_retried_by_get_not_by_post(fake):
+def test_fail_next_is_retried_by_get_not_by_post(fake: ks.testing.FakeCluster) -> None:
     s = fake.session()
     fake.faults.fail_next(2, status=503, retry_after=0)
     r = s.get("/api/v1/namespaces/default")
@@ -114,7 +117,7 @@ def test_fail_next_is_retried_by_get_not_by_post(fake):
     assert s.post("/api/v1/namespaces/default/configmaps", json=cm("once")).status_code == 429
 
 
-def test_latency_makes_a_short_read_timeout_fire(fake):
+def test_latency_makes_a_short_read_timeout_fire(fake: ks.testing.FakeCluster) -> None:
     fake.faults.latency(2.0)
     with pytest.raises(ks.ReadTimeout):
         fake.session(timeout=(0.5, 0.2)).get("/version")  # the head may take connect + read
@@ -122,7 +125,7 @@ def test_latency_makes_a_short_read_timeout_fire(fake):
     assert fake.session().get("/version").ok
 
 
-def test_dropped_watches_resume_without_loss_or_repeats(fake):
+def test_dropped_watches_resume_without_loss_or_repeats(fake: ks.testing.FakeCluster) -> None:
     s = fake.session()
     base = "/api/v1/namespaces/default/configmaps"
     rv = s.get(base).json()["metadata"]["resourceVersion"]
@@ -147,7 +150,7 @@ def test_dropped_watches_resume_without_loss_or_repeats(fake):
     w.stop()
 
 
-def test_bookmarks_are_sent_and_advance_the_watch():
+def test_bookmarks_are_sent_and_advance_the_watch() -> None:
     with ks.testing.FakeCluster(bookmark_interval=0.2) as fake:
         s = fake.session()
         base = "/api/v1/namespaces/default/configmaps"
@@ -157,11 +160,11 @@ def test_bookmarks_are_sent_and_advance_the_watch():
         ev = next(w)
         assert ev.type == "BOOKMARK"
         # The secret's change is past: the bookmark may say so, and the watch resumes from there.
-        assert int(w.resource_version) >= int(rv)
+        assert w.resource_version is not None and int(w.resource_version) >= int(rv)
         w.stop()
 
 
-def test_versions_older_than_the_history_expire():
+def test_versions_older_than_the_history_expire() -> None:
     with ks.testing.FakeCluster(history=5) as fake:
         s = fake.session()
         base = "/api/v1/namespaces/default/configmaps"
@@ -178,7 +181,7 @@ def test_versions_older_than_the_history_expire():
             s.get(base, params={"limit": 2, "continue": page["metadata"]["continue"]}).raise_for_status()
 
 
-def test_pytest_plugin_fixtures(pytester, monkeypatch):
+def test_pytest_plugin_fixtures(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KUBESESSION_TEST_KUBECONFIG", raising=False)
     pytester.makepyfile("""
         def test_fake(kube_fake, kube_fake_cluster):
@@ -196,7 +199,9 @@ def test_pytest_plugin_fixtures(pytester, monkeypatch):
     result.stdout.fnmatch_lines(["*KUBESESSION_TEST_KUBECONFIG is not set*"])
 
 
-def test_pytest_plugin_kube_cluster_uses_the_named_kubeconfig(pytester, monkeypatch, fake):
+def test_pytest_plugin_kube_cluster_uses_the_named_kubeconfig(pytester: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              fake: ks.testing.FakeCluster) -> None:
     monkeypatch.setenv("KUBESESSION_TEST_KUBECONFIG", fake.kubeconfig_path)
     pytester.makepyfile("""
         def test_real(kube_cluster):

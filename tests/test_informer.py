@@ -6,12 +6,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 import kubesession as ks
+from kubesession.informers import Informer
+from local_apiserver import LocalApiServer
 from support.tcp_proxy import TcpProxy
 
 
-def tpl(name: str, image: str = "busybox") -> dict:
+def tpl(name: str, image: str = "busybox") -> dict[str, Any]:
     return {"metadata": {"name": name}, "template": {"spec": {"containers": [{"name": "c", "image": image}]}}}
 
 
@@ -21,17 +27,17 @@ def snapshot(session: ks.Session, path: str) -> dict[str, str]:
     return {f"{i['metadata']['namespace']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
 
 
-def store_view(inf) -> dict[str, str]:
+def store_view(inf: Informer) -> dict[str, str]:
     return {k: v["metadata"]["resourceVersion"] for k, v in list(inf.store.items())}
 
 
-def wait_for(predicate, seconds: float = 30) -> bool:
+def wait_for(predicate: Callable[[], object], seconds: float = 30) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return True
         time.sleep(0.05)
-    return predicate()
+    return bool(predicate())
 
 
 class Recorder:
@@ -39,21 +45,21 @@ class Recorder:
         self.calls: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def add(self, obj):
+    def add(self, obj: dict[str, Any]) -> None:
         with self.lock:
             self.calls.append(("add", obj["metadata"]["name"]))
 
-    def update(self, old, new):
+    def update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         assert old["metadata"]["name"] == new["metadata"]["name"]
         with self.lock:
             self.calls.append(("update", new["metadata"]["name"]))
 
-    def delete(self, obj):
+    def delete(self, obj: dict[str, Any]) -> None:
         with self.lock:
             self.calls.append(("delete", obj["metadata"]["name"]))
 
 
-def test_store_follows_a_burst_of_changes(admin, namespace):
+def test_store_follows_a_burst_of_changes(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json={"metadata": {"name": "pre"}}).raise_for_status()
     rec = Recorder()
@@ -73,7 +79,8 @@ def test_store_follows_a_burst_of_changes(admin, namespace):
     assert sorted(c for c in rec.calls if c[0] == "delete") == sorted(("delete", f"b{i}") for i in range(25, 30))
 
 
-def test_forced_relist_calls_handlers_for_exactly_the_differences(apiserver, admin, namespace):
+def test_forced_relist_calls_handlers_for_exactly_the_differences(apiserver: LocalApiServer, admin: ks.Session,
+                                                                  namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/podtemplates"  # no watch cache: compaction gives 410
     for name in ("keep", "change", "remove"):
         admin.post(base, json=tpl(name)).raise_for_status()
@@ -100,11 +107,12 @@ def test_forced_relist_calls_handlers_for_exactly_the_differences(apiserver, adm
             assert image == "nginx"
 
 
-def test_handler_exceptions_are_logged_not_fatal(admin, namespace, caplog):
+def test_handler_exceptions_are_logged_not_fatal(admin: ks.Session, namespace: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
-    seen = []
+    seen: list[str] = []
 
-    def bad(obj):
+    def bad(obj: dict[str, Any]) -> None:
         seen.append(obj["metadata"]["name"])
         raise RuntimeError("handler bug")
 
@@ -119,7 +127,7 @@ def test_handler_exceptions_are_logged_not_fatal(admin, namespace, caplog):
                for r in caplog.records)
 
 
-def test_informer_error_is_reported(apiserver, namespace):
+def test_informer_error_is_reported(apiserver: LocalApiServer, namespace: str) -> None:
     s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
     inf = s.informer(f"/api/v1/namespaces/{namespace}/configmaps").start()
     try:

@@ -7,21 +7,24 @@ import base64
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import kubesession as ks
+from support.pki import ServingPki
 
 SECRET_VALUE = "hunter2-do-not-log-me"
 
 
 @pytest.fixture
-def fake():
+def fake() -> Iterator[ks.testing.FakeCluster]:
     with ks.testing.FakeCluster() as cluster:
         yield cluster
 
 
-def all_text(caplog) -> list[str]:
+def all_text(caplog: pytest.LogCaptureFixture) -> list[str]:
     out = []
     for r in caplog.records:
         out.append(r.getMessage())
@@ -31,7 +34,9 @@ def all_text(caplog) -> list[str]:
     return out
 
 
-def test_requests_are_logged_at_debug_without_any_secret(fake, tmp_path, caplog, test_pki):
+def test_requests_are_logged_at_debug_without_any_secret(fake: ks.testing.FakeCluster, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture,
+                                                         test_pki: ServingPki) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     admin_token = fake.token("admin")
     s = fake.session()
@@ -79,7 +84,8 @@ def test_requests_are_logged_at_debug_without_any_secret(fake, tmp_path, caplog,
     assert any("failed after" in m and "SSLError" in m for m in messages), messages
 
 
-def test_nothing_is_logged_below_the_configured_level(fake, caplog):
+def test_nothing_is_logged_below_the_configured_level(fake: ks.testing.FakeCluster,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kubesession")
     fake.session().get("/version")
     assert [r for r in caplog.records if r.name == "kubesession"] == []

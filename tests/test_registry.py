@@ -7,16 +7,21 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+from support.pki import ServingPki
 from support.registry import DistributionRegistry, RegistryTokenService, push_image
-from support.scripted_server import ScriptedServer, reply
+from support.scripted_server import Handler, Recorded, ScriptedServer, reply
 
 
 @pytest.fixture(scope="module")
-def registry(apiserver, tmp_path_factory):
+def registry(apiserver: LocalApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionRegistry]:
     folder = tmp_path_factory.mktemp("registry")
     cert, key = apiserver.pki.issue("registry", "registry", server=True)
     admin = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
@@ -36,7 +41,7 @@ def registry(apiserver, tmp_path_factory):
 
 
 @pytest.fixture
-def builder_session(apiserver, admin, namespace):
+def builder_session(apiserver: LocalApiServer, admin: ks.Session, namespace: str) -> ks.Session:
     """The docs' steps: a service account, a role for it, and its token in a Session."""
     admin.create_service_account("pusher", namespace)
     admin.grant_role("view", "pusher", namespace)
@@ -44,13 +49,14 @@ def builder_session(apiserver, admin, namespace):
     return ks.Session(apiserver.server, token=token, ca_file=str(apiserver.ca_file))
 
 
-def test_registry_auth_is_docker_logins_entry(admin, apiserver):
+def test_registry_auth_is_docker_logins_entry(admin: ks.Session, apiserver: LocalApiServer) -> None:
     entry = admin.registry_auth("https://registry.example.com:5000/")
     auth = entry["auths"]["registry.example.com:5000"]["auth"]
     assert base64.b64decode(auth).decode() == f"unused:{apiserver.admin_token}"
 
 
-def test_docker_login_merges_and_keeps_other_entries(admin, apiserver, tmp_path, monkeypatch):
+def test_docker_login_merges_and_keeps_other_entries(admin: ks.Session, apiserver: LocalApiServer, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("DOCKER_CONFIG", raising=False)
     config = tmp_path / ".docker" / "config.json"
@@ -70,7 +76,8 @@ def test_docker_login_merges_and_keeps_other_entries(admin, apiserver, tmp_path,
     assert "secret-garbage" not in str(e.value)
 
 
-def test_tags_and_manifest_through_the_bearer_challenge(registry, builder_session):
+def test_tags_and_manifest_through_the_bearer_challenge(registry: DistributionRegistry,
+                                                        builder_session: ks.Session) -> None:
     reg = builder_session.registry(registry.url)  # the session's trust: the registry's cert has the cluster CA
     assert reg.ping()
     assert sorted(reg.tags("myproject/hello")) == ["v1", "v2"]
@@ -86,34 +93,37 @@ def test_tags_and_manifest_through_the_bearer_challenge(registry, builder_sessio
     assert [q.get("scope") for q in registry.tokens.token_requests].count("repository:myproject/hello:pull") == 1
 
 
-def test_unknown_manifest_is_not_found_with_the_registry_message(registry, admin):
+def test_unknown_manifest_is_not_found_with_the_registry_message(registry: DistributionRegistry,
+                                                                 admin: ks.Session) -> None:
     reg = admin.registry(registry.url)
     with pytest.raises(ks.NotFound, match="MANIFEST_UNKNOWN"):
         reg.manifest("myproject/hello", "no-such-tag")
 
 
-def test_a_token_the_cluster_rejects_is_an_auth_error(registry, apiserver):
+def test_a_token_the_cluster_rejects_is_an_auth_error(registry: DistributionRegistry,
+                                                      apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token="not-a-valid-token-123", ca_file=str(apiserver.ca_file))
     with pytest.raises(ks.AuthError, match="refused the session's token") as e:
         s.registry(registry.url).tags("myproject/hello")
     assert "not-a-valid-token-123" not in str(e.value)
 
 
-def test_registry_tls_is_verified(registry, admin, test_pki):
+def test_registry_tls_is_verified(registry: DistributionRegistry, admin: ks.Session, test_pki: ServingPki) -> None:
     reg = admin.registry(registry.url, ca_file=str(test_pki.ca_file))  # a CA that did not sign it
     with pytest.raises(ks.SSLError):
         reg.ping()
 
 
-def test_the_token_goes_only_to_a_realm_on_the_registrys_host(admin, apiserver, test_pki):
-    sent = []
+def test_the_token_goes_only_to_a_realm_on_the_registrys_host(admin: ks.Session, apiserver: LocalApiServer,
+                                                              test_pki: ServingPki) -> None:
+    sent: list[str | None] = []
 
-    def challenge(realm):
-        def handler(h, rec):
+    def challenge(realm: str) -> Handler:
+        def handler(h: BaseHTTPRequestHandler, rec: Recorded) -> None:
             reply(h, 401, b"", {"WWW-Authenticate": f'Bearer realm="{realm}",service="x"'})
         return handler
 
-    def token(h, rec):
+    def token(h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         sent.append(rec.headers.get("authorization"))
         reply(h, 200, json.dumps({"token": "registry-token"}).encode())
 
@@ -133,7 +143,8 @@ def test_the_token_goes_only_to_a_realm_on_the_registrys_host(admin, apiserver, 
         assert sent == ["Basic " + base64.b64encode(f"unused:{apiserver.admin_token}".encode()).decode()]
 
 
-def test_signatures_put_and_list_on_the_openshift_extension(registry, builder_session):
+def test_signatures_put_and_list_on_the_openshift_extension(registry: DistributionRegistry,
+                                                            builder_session: ks.Session) -> None:
     digest = registry.digests["v1"]
     ext = builder_session.registry(registry.tokens.url)  # OpenShift's registry serves the extension
     assert ext.signatures("myproject/hello", digest) == []

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
 from support.connect_proxy import ConnectProxy
 from support.interrupt import interrupted
-from support.scripted_server import ScriptedServer, reply
+from support.pki import ServingPki
+from support.scripted_server import Recorded, ScriptedServer, reply
 
 
 @pytest.fixture
-def tls_server(test_pki):
+def tls_server(test_pki: ServingPki) -> Iterator[ScriptedServer]:
     with ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key)) as srv:
         yield srv
 
 
-def session_for(srv, test_pki, **kw) -> ks.Session:
+def session_for(srv: ScriptedServer, test_pki: ServingPki, **kw: Any) -> ks.Session:
     return ks.Session(srv.url, token=kw.pop("token", "tok"), ca_file=str(test_pki.ca_file), **kw)
 
 
 # -- retries -------------------------------------------------------------------------
 
-def test_429_and_503_are_retried_with_retry_after(tls_server, test_pki):
+def test_429_and_503_are_retried_with_retry_after(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     answers = iter([(429, {"Retry-After": "0"}), (503, {"Retry-After": "0"}), (200, {})])
 
-    def route(h, rec):
+    def route(h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         status, headers = next(answers)
         reply(h, status, b'{"ok":true}', headers)
 
@@ -38,7 +44,7 @@ def test_429_and_503_are_retried_with_retry_after(tls_server, test_pki):
     assert len(tls_server.requests) == 3
 
 
-def test_retries_are_bounded(tls_server, test_pki):
+def test_retries_are_bounded(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     status = {"kind": "Status", "status": "Failure", "reason": "TooManyRequests", "code": 429,
               "message": "slow down", "details": {"retryAfterSeconds": 7}}
     tls_server.routes["/x"] = lambda h, r: reply(h, 429, json.dumps(status).encode(), {"Retry-After": "0"})
@@ -49,7 +55,7 @@ def test_retries_are_bounded(tls_server, test_pki):
     assert e.value.retry_after == 0 and e.value.message == "slow down"
 
 
-def test_post_is_not_retried(tls_server, test_pki):
+def test_post_is_not_retried(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     tls_server.routes["/x"] = lambda h, r: reply(h, 503, b"", {"Retry-After": "0"})
     r = session_for(tls_server, test_pki).post("/x", json={"a": 1})
     assert r.status_code == 503 and len(tls_server.requests) == 1
@@ -61,7 +67,7 @@ def test_post_is_not_retried(tls_server, test_pki):
 
 # -- where credentials go ------------------------------------------------------------
 
-def test_redirect_to_another_host_drops_authorization(test_pki):
+def test_redirect_to_another_host_drops_authorization(test_pki: ServingPki) -> None:
     with ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), host="localhost") as other, \
          ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key)) as first:
         other.routes["/landing"] = lambda h, r: reply(h, 200, b"landed")
@@ -76,7 +82,7 @@ def test_redirect_to_another_host_drops_authorization(test_pki):
         assert first.requests[-1].headers["authorization"] == "Bearer secret-token"  # same host keeps it
 
 
-def test_absolute_url_to_another_host_gets_no_credentials(test_pki):
+def test_absolute_url_to_another_host_gets_no_credentials(test_pki: ServingPki) -> None:
     with ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), host="localhost") as other, \
          ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key)) as own:
         other.routes["/x"] = lambda h, r: reply(h, 200)
@@ -84,7 +90,7 @@ def test_absolute_url_to_another_host_gets_no_credentials(test_pki):
         assert "authorization" not in other.requests[0].headers
 
 
-def test_no_credentials_over_plain_http():
+def test_no_credentials_over_plain_http() -> None:
     with ScriptedServer() as srv:
         srv.routes["/x"] = lambda h, r: reply(h, 200, b"ok")
         with pytest.raises(ks.InsecureTransportError, match="plain http"):
@@ -95,7 +101,7 @@ def test_no_credentials_over_plain_http():
         assert srv.requests[-1].headers["authorization"] == "Bearer secret-token"
 
 
-def test_https_to_http_redirect_is_refused(tls_server, test_pki):
+def test_https_to_http_redirect_is_refused(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     with ScriptedServer() as plain:
         plain.routes["/x"] = lambda h, r: reply(h, 200)
         tls_server.routes["/down"] = lambda h, r: reply(h, 302, b"", {"Location": f"{plain.url}/x"})
@@ -106,14 +112,14 @@ def test_https_to_http_redirect_is_refused(tls_server, test_pki):
 
 # -- proxies -------------------------------------------------------------------------
 
-def test_explicit_proxy(apiserver):
+def test_explicit_proxy(apiserver: LocalApiServer) -> None:
     with ConnectProxy() as proxy:
         s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file), proxy=proxy.url)
         assert s.get("/api").ok
         assert proxy.tunnels == [f"127.0.0.1:{apiserver.port}"]
 
 
-def test_https_proxy_environment(apiserver, monkeypatch):
+def test_https_proxy_environment(apiserver: LocalApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
     with ConnectProxy() as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
@@ -125,7 +131,7 @@ def test_https_proxy_environment(apiserver, monkeypatch):
         assert len(proxy.tunnels) == 1  # NO_PROXY honoured
 
 
-def test_kubeconfig_proxy_url(apiserver, tmp_path):
+def test_kubeconfig_proxy_url(apiserver: LocalApiServer, tmp_path: Path) -> None:
     with ConnectProxy() as proxy:
         cfg = tmp_path / "config"
         cfg.write_text(json.dumps({
@@ -141,7 +147,7 @@ def test_kubeconfig_proxy_url(apiserver, tmp_path):
 
 # -- timeouts and hangs ----------------------------------------------------------------
 
-def test_server_that_hangs_gives_read_timeout(tls_server, test_pki):
+def test_server_that_hangs_gives_read_timeout(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     release = threading.Event()
     tls_server.routes["/hang"] = lambda h, r: release.wait(10)
     try:
@@ -153,10 +159,10 @@ def test_server_that_hangs_gives_read_timeout(tls_server, test_pki):
         release.set()
 
 
-def test_stream_that_stalls_gives_read_timeout(tls_server, test_pki):
+def test_stream_that_stalls_gives_read_timeout(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     release = threading.Event()
 
-    def route(h, r):
+    def route(h: BaseHTTPRequestHandler, r: Recorded) -> None:
         h.send_response(200)
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
@@ -175,15 +181,15 @@ def test_stream_that_stalls_gives_read_timeout(tls_server, test_pki):
         release.set()
 
 
-def test_connection_refused_is_connection_error():
+def test_connection_refused_is_connection_error() -> None:
     with pytest.raises(ks.ConnectionError, match="refused"):
         ks.Session("https://127.0.0.1:9", token="t").get("/x")
 
 
 # -- streams ---------------------------------------------------------------------------
 
-def test_truncated_stream_raises_instead_of_ending_quietly(tls_server, test_pki):
-    def route(h, r):
+def test_truncated_stream_raises_instead_of_ending_quietly(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
+    def route(h: BaseHTTPRequestHandler, r: Recorded) -> None:
         h.send_response(200)
         h.send_header("Content-Length", "1000")
         h.end_headers()
@@ -196,8 +202,8 @@ def test_truncated_stream_raises_instead_of_ending_quietly(tls_server, test_pki)
         session_for(tls_server, test_pki).get("/cut")
 
 
-def test_huge_line_is_bounded(tls_server, test_pki):
-    def route(h, r):
+def test_huge_line_is_bounded(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
+    def route(h: BaseHTTPRequestHandler, r: Recorded) -> None:
         h.send_response(200)
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
@@ -217,7 +223,7 @@ def test_huge_line_is_bounded(tls_server, test_pki):
     r.close()
 
 
-def test_iter_lines_on_a_real_watch(admin, namespace):
+def test_iter_lines_on_a_real_watch(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
     for i in range(3):
@@ -227,7 +233,7 @@ def test_iter_lines_on_a_real_watch(admin, namespace):
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", f"w{i}") for i in range(3)]
 
 
-def test_iter_bytes_and_content_of_stream(admin):
+def test_iter_bytes_and_content_of_stream(admin: ks.Session) -> None:
     r = admin.get("/version", stream=True)
     assert b"".join(r.iter_bytes()).startswith(b"{")
     r2 = admin.get("/version", stream=True)
@@ -236,7 +242,7 @@ def test_iter_bytes_and_content_of_stream(admin):
     assert b"".join(r3.iter_bytes()) == r3.content
 
 
-def test_bad_json_raises_jsondecodeerror(tls_server, test_pki):
+def test_bad_json_raises_jsondecodeerror(tls_server: ScriptedServer, test_pki: ServingPki) -> None:
     tls_server.routes["/bad"] = lambda h, r: reply(h, 200, b'{"a": [1, 2,')
     with pytest.raises(ks.JSONDecodeError, match="not valid JSON") as e:
         session_for(tls_server, test_pki).get("/bad").json()
@@ -245,7 +251,7 @@ def test_bad_json_raises_jsondecodeerror(tls_server, test_pki):
 
 # -- threads and the GIL -------------------------------------------------------------------
 
-def test_many_threads_share_one_session(admin, namespace):
+def test_many_threads_share_one_session(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     errors: list[BaseException] = []
 
@@ -266,7 +272,7 @@ def test_many_threads_share_one_session(admin, namespace):
     assert len(admin.get(base).json()["items"]) == 160
 
 
-def test_gil_is_released_during_a_slow_request(admin, namespace):
+def test_gil_is_released_during_a_slow_request(admin: ks.Session, namespace: str) -> None:
     # A watch with timeoutSeconds=2 blocks for ~2 s; another Python thread must keep running.
     progress = 0
     done = threading.Event()
@@ -286,13 +292,13 @@ def test_gil_is_released_during_a_slow_request(admin, namespace):
     assert during > 100_000
 
 
-def test_ctrl_c_interrupts_a_blocking_request(apiserver):
+def test_ctrl_c_interrupts_a_blocking_request(apiserver: LocalApiServer) -> None:
     assert interrupted(apiserver, """
         s.get("/api/v1/namespaces/default/configmaps", params={"watch": 1, "timeoutSeconds": 60}, timeout=None)
     """)
 
 
-def test_closed_session_raises(apiserver):
+def test_closed_session_raises(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
     with s:
         assert s.get("/api").ok

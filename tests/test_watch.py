@@ -7,32 +7,38 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 
 import kubesession as ks
+from local_apiserver import LocalApiServer
+from support.clusters import Cluster
 from support.interrupt import interrupted
-from support.scripted_server import ScriptedServer
+from support.pki import ServingPki
+from support.scripted_server import Recorded, ScriptedServer
 from support.tcp_proxy import TcpProxy
 
 CONFORMANCE = True
 
 
-def cm(name: str, labels: dict | None = None, **data: str) -> dict:
+def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str, Any]:
     return {"metadata": {"name": name, "labels": labels or {}}, "data": data}
 
 
-def tpl(name: str) -> dict:
+def tpl(name: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
 
 
-def names(events) -> list[tuple[str, str]]:
+def names(events: Iterable[ks.WatchEvent]) -> list[tuple[str, str]]:
     return [(e.type, e.object["metadata"]["name"]) for e in events]
 
 
-def collect(w, count: int, seconds: float = 60) -> list:
+def collect(w: ks.Watch, count: int, seconds: float = 60) -> list[ks.WatchEvent]:
     """The first `count` events of w, or fail after `seconds` (a bound, not a timing assertion)."""
-    got: list = []
+    got: list[ks.WatchEvent] = []
     stopper = threading.Timer(seconds, w.stop)
     stopper.start()
     try:
@@ -45,7 +51,7 @@ def collect(w, count: int, seconds: float = 60) -> list:
     return got
 
 
-def test_list_then_watch_added_modified_deleted(admin, namespace):
+def test_list_then_watch_added_modified_deleted(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("before")).raise_for_status()
     w = admin.watch(base, timeout=30)
@@ -64,7 +70,7 @@ def test_list_then_watch_added_modified_deleted(admin, namespace):
     assert list(w) == []
 
 
-def test_label_and_field_selectors(admin, namespace):
+def test_label_and_field_selectors(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
     by_label = admin.watch(base, label_selector="tier=web", resource_version=rv, timeout=30)
@@ -75,7 +81,7 @@ def test_label_and_field_selectors(admin, namespace):
     assert names(collect(by_field, 1)) == [("ADDED", "b")]
 
 
-def test_reconnects_lose_and_repeat_nothing(cluster, admin, namespace):
+def test_reconnects_lose_and_repeat_nothing(cluster: Cluster, admin: ks.Session, namespace: str) -> None:
     """500 changes while a proxy cuts the watch's connection at random points."""
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
@@ -85,7 +91,7 @@ def test_reconnects_lose_and_repeat_nothing(cluster, admin, namespace):
         expected = []
         for i in range(250):
             expected += [("ADDED", f"c{i:03d}"), ("MODIFIED", f"c{i:03d}")]
-        seen: list = []
+        seen: list[ks.WatchEvent] = []
 
         def read() -> None:
             # Besides the timed cuts, cut right after random events: whatever the client had
@@ -119,7 +125,7 @@ def test_reconnects_lose_and_repeat_nothing(cluster, admin, namespace):
         assert versions == sorted(set(versions))
 
 
-def test_410_relists_with_one_resync_and_goes_on(cluster, admin, namespace):
+def test_410_relists_with_one_resync_and_goes_on(cluster: Cluster, admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/podtemplates"  # podtemplates bypass the watch cache
     admin.post(base, json=tpl("old")).raise_for_status()
     rv0 = admin.get(base).json()["metadata"]["resourceVersion"]
@@ -136,11 +142,11 @@ def test_410_relists_with_one_resync_and_goes_on(cluster, admin, namespace):
     assert names(collect(w, 1)) == [("ADDED", "after")]
 
 
-def test_http_410_on_watch_start_also_relists(test_pki):
+def test_http_410_on_watch_start_also_relists(test_pki: ServingPki) -> None:
     """A server that answers the watch request itself with HTTP 410 (not an ERROR event)."""
     calls = []
 
-    def route(h, rec):
+    def route(h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         calls.append(rec.path)
         if "watch=1" in rec.path and len(calls) == 1:
             body = b'{"kind":"Status","status":"Failure","reason":"Gone","code":410}'
@@ -168,7 +174,7 @@ def test_http_410_on_watch_start_also_relists(test_pki):
         w.stop()
 
 
-def test_dead_connection_is_detected_by_idle_timeout(cluster, admin, namespace):
+def test_dead_connection_is_detected_by_idle_timeout(cluster: Cluster, admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
     with TcpProxy(cluster.port) as proxy:
@@ -185,7 +191,7 @@ def test_dead_connection_is_detected_by_idle_timeout(cluster, admin, namespace):
         unfreeze.cancel()
 
 
-def test_server_timeout_ends_stream_and_watch_resumes(admin, namespace):
+def test_server_timeout_ends_stream_and_watch_resumes(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     rv = admin.get(base).json()["metadata"]["resourceVersion"]
     w = admin.watch(base, resource_version=rv, timeout=60, server_timeout=(1, 1))
@@ -196,7 +202,7 @@ def test_server_timeout_ends_stream_and_watch_resumes(admin, namespace):
     t.join()
 
 
-def test_bookmarks_advance_resource_version(test_pki):
+def test_bookmarks_advance_resource_version(test_pki: ServingPki) -> None:
     """The v1.20 API server sends bookmarks only to watches with a context deadline, which
     its watch handler does not set; so bookmarks are tested against a scripted stream."""
     lines = [
@@ -219,14 +225,14 @@ def test_bookmarks_advance_resource_version(test_pki):
         quiet.stop()
 
 
-def test_stop_from_another_thread(admin, namespace):
+def test_stop_from_another_thread(admin: ks.Session, namespace: str) -> None:
     w = admin.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0")
     threading.Timer(0.5, w.stop).start()
     assert list(w) == []  # returns (promptly) instead of waiting for events that never come
     assert w.stopped
 
 
-def test_context_manager_and_break_close_the_watch(admin, namespace):
+def test_context_manager_and_break_close_the_watch(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("a")).raise_for_status()
     with admin.watch(base) as w:
@@ -237,19 +243,19 @@ def test_context_manager_and_break_close_the_watch(admin, namespace):
         break
 
 
-def test_timeout_bounds_the_whole_watch(admin, namespace):
+def test_timeout_bounds_the_whole_watch(admin: ks.Session, namespace: str) -> None:
     w = admin.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0", timeout=1)
     assert [e for e in w if e.type != "ADDED"] == []
 
 
-def test_forbidden_watch_raises(cluster, namespace):
+def test_forbidden_watch_raises(cluster: Cluster, namespace: str) -> None:
     s = ks.Session(cluster.server, token=cluster.unbound_token, ca_file=str(cluster.ca_file))
     with pytest.raises(ks.Forbidden):
         next(s.watch(f"/api/v1/namespaces/{namespace}/configmaps"))
 
 
-def _stream_server(test_pki, lines: list[bytes]):
-    def route(h, rec):
+def _stream_server(test_pki: ServingPki, lines: list[bytes]) -> ScriptedServer:
+    def route(h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         if "watch=1" not in rec.path:
             body = b'{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}'
             h.send_response(200)
@@ -267,7 +273,7 @@ def _stream_server(test_pki, lines: list[bytes]):
     return ScriptedServer(cert=str(test_pki.server_cert), key=str(test_pki.server_key), routes={"/cms": route})
 
 
-def test_bad_line_raises_naming_the_offset(test_pki):
+def test_bad_line_raises_naming_the_offset(test_pki: ServingPki) -> None:
     good = b'{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"2"}}}\n'
     with _stream_server(test_pki, [good, b'{"type":"MODIFIED","object":{not json}\n']) as srv:
         w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10)
@@ -276,7 +282,7 @@ def test_bad_line_raises_naming_the_offset(test_pki):
             next(w)
 
 
-def test_huge_line_raises_instead_of_exhausting_memory(test_pki):
+def test_huge_line_raises_instead_of_exhausting_memory(test_pki: ServingPki) -> None:
     line = b'{"type":"ADDED","object":{"metadata":{"name":"' + b"x" * 300_000 + b'"}}}\n'
     with _stream_server(test_pki, [line[i:i + 65536] for i in range(0, len(line), 65536)]) as srv:
         w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10, max_line=100_000)
@@ -284,7 +290,7 @@ def test_huge_line_raises_instead_of_exhausting_memory(test_pki):
             next(w)
 
 
-def test_error_event_raises_matching_api_error(test_pki):
+def test_error_event_raises_matching_api_error(test_pki: ServingPki) -> None:
     err = b'{"type":"ERROR","object":{"kind":"Status","status":"Failure","reason":"Forbidden","code":403,"message":"nope"}}\n'
     with _stream_server(test_pki, [err]) as srv:
         w = ks.Session(srv.url, ca_file=str(test_pki.ca_file)).watch("/cms", timeout=10)
@@ -292,14 +298,14 @@ def test_error_event_raises_matching_api_error(test_pki):
             next(w)
 
 
-def test_ctrl_c_interrupts_a_waiting_watch(apiserver):
+def test_ctrl_c_interrupts_a_waiting_watch(apiserver: LocalApiServer) -> None:
     assert interrupted(apiserver, """
         for ev in s.watch("/api/v1/namespaces/kube-public/configmaps", resource_version="0"):
             pass
     """, settle=1.0)
 
 
-def test_list_all_follows_continue(admin, namespace):
+def test_list_all_follows_continue(admin: ks.Session, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     for i in range(7):
         admin.post(base, json=cm(f"l{i}", labels={"set": "x"})).raise_for_status()
@@ -308,7 +314,8 @@ def test_list_all_follows_continue(admin, namespace):
 
 
 @pytest.mark.parametrize("rv_mode", ["list-first", "from-version"])
-def test_websocket_transport_gives_the_same_events_as_http(apiserver, admin, namespace, rv_mode):
+def test_websocket_transport_gives_the_same_events_as_http(apiserver: LocalApiServer, admin: ks.Session, namespace: str,
+                                                            rv_mode: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("pre")).raise_for_status()
     rv = admin.get(base).json()["metadata"]["resourceVersion"] if rv_mode == "from-version" else None
@@ -331,7 +338,8 @@ def test_websocket_transport_gives_the_same_events_as_http(apiserver, admin, nam
     assert ws.resource_version == http.resource_version
 
 
-def test_websocket_watch_relists_on_410_and_resumes_after_cuts(apiserver, admin, namespace):
+def test_websocket_watch_relists_on_410_and_resumes_after_cuts(apiserver: LocalApiServer, admin: ks.Session,
+                                                               namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/podtemplates"
     admin.post(base, json=tpl("a")).raise_for_status()
     rv0 = admin.get(base).json()["metadata"]["resourceVersion"]
@@ -351,14 +359,14 @@ def test_websocket_watch_relists_on_410_and_resumes_after_cuts(apiserver, admin,
         assert w.reconnects >= 1
 
 
-def test_websocket_watch_forbidden_and_async(apiserver, namespace):
+def test_websocket_watch_forbidden_and_async(apiserver: LocalApiServer, namespace: str) -> None:
     import asyncio
 
     s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
     with pytest.raises(ks.Forbidden):
         next(s.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0", transport="websocket"))
 
-    async def main():
+    async def main() -> tuple[str, str]:
         a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
         base = f"/api/v1/namespaces/{namespace}/configmaps"
         rv = (await a.get(base)).json()["metadata"]["resourceVersion"]

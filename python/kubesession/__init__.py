@@ -6,6 +6,7 @@
 """
 
 import atexit as _atexit
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._core import AsyncWatch, Response, Watch, WatchEvent, __version__
 from ._core import _shutdown as _shutdown_runtime
@@ -42,6 +43,9 @@ from .openshift import login
 from .sessions import PATCH_TYPES, AsyncSession, Session
 from .structures import Headers
 
+if _TYPE_CHECKING:
+    from . import testing as testing
+
 # Stop the I/O runtime before the interpreter finalizes (see _core._shutdown).
 _atexit.register(_shutdown_runtime)
 
@@ -53,6 +57,7 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module(".testing", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Session", "AsyncSession", "ServiceAccountTokenSource", "login", "Response", "Watch", "AsyncWatch", "WatchEvent", "Headers", "PATCH_TYPES",

@@ -41,7 +41,7 @@ def status(obj: Mapping[str, Any], kind: str = "") -> str:
     if isinstance(st, Mapping):
         if isinstance(st.get("phase"), str):
             return str(st["phase"])
-        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+        spec = _mapping(obj.get("spec"))
         if "replicas" in spec:
             return f"{st.get('readyReplicas', 0)}/{spec['replicas']} ready"
         for cond in st.get("conditions") or ():
@@ -52,8 +52,12 @@ def status(obj: Mapping[str, Any], kind: str = "") -> str:
     return ""
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def summarize(obj: Mapping[str, Any], kind: str = "") -> Row:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    meta = _mapping(obj.get("metadata"))
     return {
         "kind": str(obj.get("kind") or kind),
         "name": str(meta.get("name", "")),

@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+from local_apiserver import LocalApiServer
+
 TEMPLATE = """
 import sys, kubesession as ks
 s = ks.Session({server!r}, token={token!r}, ca_file={ca!r})
@@ -21,7 +23,7 @@ sys.exit(3)
 """
 
 
-def interrupted(apiserver, call: str, settle: float = 0.5) -> bool:
+def interrupted(apiserver: LocalApiServer, call: str, settle: float = 0.5) -> bool:
     """Runs `call` (Python using the Session `s`) in a child, sends SIGINT once it is under
     way, and tells whether it ended in KeyboardInterrupt with a clean exit."""
     script = TEMPLATE.format(server=apiserver.server, token=apiserver.admin_token, ca=str(apiserver.ca_file),

@@ -29,8 +29,9 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 
-from .scripted_server import ScriptedServer, reply
+from .scripted_server import Recorded, ScriptedServer, reply
 
 
 def token_object_name(token: str) -> str:
@@ -61,16 +62,16 @@ class OpenShiftEmulation:
         self.server.stop()
 
     @property
-    def requests(self):
+    def requests(self) -> list[Recorded]:
         return self.server.requests
 
-    def _discovery(self, h, rec) -> None:
+    def _discovery(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         body = {"issuer": self.url, "authorization_endpoint": f"{self.url}/oauth/authorize",
                 "token_endpoint": f"{self.url}/oauth/token", "response_types_supported": ["code", "token"],
                 "grant_types_supported": ["authorization_code", "implicit"]}
         reply(h, 200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def _authorize(self, h, rec) -> None:
+    def _authorize(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         if "x-csrf-token" not in rec.headers:
             reply(h, 400, b"CSRF token missing")
             return
@@ -100,11 +101,11 @@ class OpenShiftEmulation:
             return None
         return user if self.users.get(user) == password else None
 
-    def _bearer_user(self, rec) -> str | None:
+    def _bearer_user(self, rec: Recorded) -> str | None:
         header = rec.headers.get("authorization", "")
         return self.tokens.get(header[7:]) if header.lower().startswith("bearer ") else None
 
-    def _whoami(self, h, rec) -> None:
+    def _whoami(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         user = self._bearer_user(rec)
         if user is None:
             reply(h, 401, json.dumps({"kind": "Status", "status": "Failure", "reason": "Unauthorized",
@@ -115,7 +116,7 @@ class OpenShiftEmulation:
                 "groups": ["system:authenticated", "system:authenticated:oauth"]}
         reply(h, 200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def _delete(self, h, rec) -> None:
+    def _delete(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         caller = self._bearer_user(rec)
         name = rec.path.rsplit("/", 1)[-1]
         owned = [t for t, u in self.tokens.items() if token_object_name(t) == name]

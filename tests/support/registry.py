@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import http.client
 import io
 import json
 import re
@@ -42,7 +43,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -51,7 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from .scripted_server import ScriptedServer, reply
+from .scripted_server import Recorded, ScriptedServer, reply
 
 SERVICE = "kubesession-test-registry"
 ISSUER = "kubesession-test-token-issuer"
@@ -75,8 +78,8 @@ class RegistryTokenService:
         )
         self.bundle = folder / "token-signer.crt"
         self.bundle.write_bytes(self.signing_cert.public_bytes(serialization.Encoding.PEM))
-        self.issued: dict[str, list[dict]] = {}  # registry token -> access
-        self.signatures: dict[str, list[dict]] = {}  # "ns/name@digest" -> signatures
+        self.issued: dict[str, list[dict[str, Any]]] = {}  # registry token -> access
+        self.signatures: dict[str, list[dict[str, Any]]] = {}  # "ns/name@digest" -> signatures
         self.token_requests: list[dict[str, str]] = []
 
     def __enter__(self) -> "RegistryTokenService":
@@ -92,7 +95,7 @@ class RegistryTokenService:
         self.server.stop()
 
     # -- the token endpoint ---------------------------------------------------------------
-    def _token(self, h, rec) -> None:
+    def _token(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         query = {k: v[0] for k, v in parse_qs(urlsplit(rec.path).query).items()}
         self.token_requests.append(query)
         header = rec.headers.get("authorization", "")
@@ -117,7 +120,7 @@ class RegistryTokenService:
         body = {"token": token, "access_token": token, "expires_in": 300, "issued_at": now.isoformat()}
         reply(h, 200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def issue(self, subject: str, audience: str, access: list[dict]) -> str:
+    def issue(self, subject: str, audience: str, access: list[dict[str, Any]]) -> str:
         now = int(time.time())
         header = {"typ": "JWT", "alg": "ES256",
                   "x5c": [base64.b64encode(self.signing_cert.public_bytes(serialization.Encoding.DER)).decode()]}
@@ -131,7 +134,7 @@ class RegistryTokenService:
         return token
 
     # -- OpenShift's signature extension --------------------------------------------------
-    def _signatures(self, h, rec) -> None:
+    def _signatures(self, h: BaseHTTPRequestHandler, rec: Recorded) -> None:
         m = re.fullmatch(r"/extensions/v2/([^/]+)/([^/]+)/signatures/(sha256:[0-9a-f]{64})", urlsplit(rec.path).path)
         if m is None:
             reply(h, 404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"not found"}]}')
@@ -177,8 +180,9 @@ class RegistryTokenService:
 class DistributionRegistry:
     """``docker-registry serve`` on 127.0.0.1 with TLS and token auth."""
 
-    def __init__(self, folder: Path, cert: str, key: str, tokens: RegistryTokenService):
+    def __init__(self, folder: Path, cert: str, key: str, tokens: RegistryTokenService) -> None:
         self.folder, self.cert, self.key, self.tokens = folder, cert, key, tokens
+        self.digests: dict[str, str] = {}  # tag -> manifest digest, of the images a test pushed
 
     def __enter__(self) -> "DistributionRegistry":
         binary = shutil.which("docker-registry")
@@ -234,9 +238,11 @@ def push_image(registry_url: str, realm: str, ca_file: str, session_token: str, 
                                 context=ctx) as r:
         bearer = {"Authorization": f"Bearer {json.loads(r.read())['token']}"}
 
-    def call(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+    def call(method: str, url: str, body: bytes | None = None,
+             headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
         req = urllib.request.Request(url, data=body, method=method, headers={**bearer, **(headers or {})})
-        return urllib.request.urlopen(req, context=ctx)
+        response: http.client.HTTPResponse = urllib.request.urlopen(req, context=ctx)
+        return response
 
     def upload(blob: bytes) -> str:
         digest = "sha256:" + hashlib.sha256(blob).hexdigest()
@@ -273,6 +279,6 @@ def push_image(registry_url: str, realm: str, ca_file: str, session_token: str, 
     try:
         with call("PUT", f"{registry_url}/v2/{repository}/manifests/{tag}", manifest,
                   {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"}) as r:
-            return r.headers["Docker-Content-Digest"]
+            return str(r.headers["Docker-Content-Digest"])
     except urllib.error.HTTPError as e:
         raise RuntimeError(f"manifest push failed: {e.code} {e.read()[:500]!r}") from None

@@ -23,7 +23,8 @@ class Recorded:
     body: bytes
 
 
-Handler = Callable[["http.server.BaseHTTPRequestHandler", Recorded], None]
+# What a handler returns is ignored (so a lambda may return anything).
+Handler = Callable[["http.server.BaseHTTPRequestHandler", Recorded], object]
 
 
 @dataclass
