@@ -167,6 +167,6 @@ def test_session_headers_are_sent_and_repr_redacts_authorization(apiserver: Loca
 
 
 def test_http1_by_default_and_http2_on_request(apiserver: LocalApiServer) -> None:
-    kw = dict(token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
-    assert ks.Session(apiserver.server, **kw).get("/version").http_version == "HTTP/1.1"
-    assert ks.Session(apiserver.server, http2=True, **kw).get("/version").http_version == "HTTP/2"
+    token, ca_file = apiserver.admin_token, str(apiserver.ca_file)
+    assert ks.Session(apiserver.server, token=token, ca_file=ca_file).get("/version").http_version == "HTTP/1.1"
+    assert ks.Session(apiserver.server, http2=True, token=token, ca_file=ca_file).get("/version").http_version == "HTTP/2"

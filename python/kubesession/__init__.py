@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from ._core import AsyncWatch, Response, Watch, WatchEvent, __version__
 from ._core import _shutdown as _shutdown_runtime
+from .accounts import ServiceAccountTokenSource
 from .exceptions import (
     AlreadyExists,
     ApiError,
@@ -38,7 +39,6 @@ from .exceptions import (
     TooManyRequests,
     Unauthorized,
 )
-from .accounts import ServiceAccountTokenSource
 from .openshift import login
 from .sessions import PATCH_TYPES, AsyncSession, Session
 from .structures import Headers

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence

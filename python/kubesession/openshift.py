@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from .exceptions import AuthError, Unauthorized
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from ._options import LoginOptions, PathLike
     from .sessions import Session
 
 CHALLENGING_CLIENT = "openshift-challenging-client"
 
 
-def login(server: str, username: str, password: str, ca_file: Any = None, **kwargs: Any) -> "Session":
+def login(server: str, username: str, password: str, ca_file: PathLike | None = None,
+          **kwargs: Unpack[LoginOptions]) -> "Session":
     """A Session holding a fresh OAuth token for ``username`` (``oc login -u USER``)::
 
         s = ks.login("https://api.cluster.example:6443", "developer", getpass(), ca_file="ca.crt")
@@ -35,7 +39,6 @@ def login(server: str, username: str, password: str, ca_file: Any = None, **kwar
     """
     from .sessions import Session
 
-    kwargs.pop("token", None)
     anonymous = Session(server, ca_file=ca_file, follow_redirects=False, **kwargs)
     r = anonymous.get("/.well-known/oauth-authorization-server")
     if r.status_code == 404:

@@ -35,7 +35,8 @@ from .exceptions import ApiError, AuthError, Forbidden, InsecureTransportError, 
 
 if TYPE_CHECKING:
     from ._core import Response
-    from .sessions import PathLike, Session
+    from ._options import PathLike
+    from .sessions import Session
 
 #: What a manifest request accepts: single-platform and multi-platform, Docker and OCI.
 MANIFEST_TYPES = ", ".join([

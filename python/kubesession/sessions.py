@@ -7,10 +7,21 @@ import logging
 import os
 import time as _time
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _core
+from ._options import (
+    BodyOptions,
+    ContextSessionOptions,
+    GetOptions,
+    Params,
+    PatchOptions,
+    PathLike,
+    RequestOptions,
+    SessionOptions,
+    TimeoutArg,
+)
 from .exceptions import InsecureRequestWarning
 from .structures import Headers
 
@@ -19,8 +30,10 @@ from .structures import Headers
 log = logging.getLogger("kubesession")
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from typing import Unpack
+
     from .informers import Informer
+    from .registry import Registry
 
 __all__ = ["Session", "AsyncSession", "PATCH_TYPES"]
 
@@ -43,9 +56,6 @@ class _Unset:
 
 _UNSET: Any = _Unset()
 
-Params = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]
-TimeoutArg = Union[float, tuple[Union[float, None], Union[float, None]], None]
-PathLike = Union[str, "os.PathLike[str]"]
 _S = TypeVar("_S", bound="_SessionBase")
 
 
@@ -125,7 +135,7 @@ class _SessionBase:
     """Configuration and request preparation shared by Session and AsyncSession (one
     implementation behind both faces, as in httpx): everything but the I/O itself."""
 
-    def __init__(self, server: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, server: str | None = None, **kwargs: Unpack[ContextSessionOptions]) -> None:
         self._configure(server, **kwargs)
 
     def _configure(
@@ -217,7 +227,8 @@ class _SessionBase:
 
     @classmethod
     def from_kubeconfig(
-        cls: type[_S], path: PathLike | list[PathLike] | None = None, context: str | None = None, **kwargs: Any
+        cls: type[_S], path: PathLike | list[PathLike] | None = None, context: str | None = None,
+        **kwargs: Unpack[SessionOptions],
     ) -> _S:
         """A session from kubeconfig file(s): ``path`` (a path or a list merged like
         KUBECONFIG), else ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` defaults to
@@ -232,16 +243,20 @@ class _SessionBase:
             paths = [os.path.expanduser(os.fspath(p)) for p in path]
         else:
             paths = [os.path.expanduser(os.fspath(path))]
-        return cls(context=context, _source="kubeconfig", _kubeconfig=paths, _stacklevel=4, **kwargs)
+        session = cls.__new__(cls)
+        session._configure(context=context, _source="kubeconfig", _kubeconfig=paths, **kwargs)
+        return session
 
     @classmethod
-    def in_cluster(cls: type[_S], service_account_dir: PathLike | None = None, **kwargs: Any) -> _S:
+    def in_cluster(cls: type[_S], service_account_dir: PathLike | None = None, **kwargs: Unpack[SessionOptions]) -> _S:
         """A session from inside a pod: the service-account token (re-read as it rotates),
         its CA and namespace, and ``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT``::
 
             s = ks.Session.in_cluster()
         """
-        return cls(_source="in_cluster", _service_account_dir=_path(service_account_dir), _stacklevel=4, **kwargs)
+        session = cls.__new__(cls)
+        session._configure(_source="in_cluster", _service_account_dir=_path(service_account_dir), **kwargs)
+        return session
 
     @property
     def server(self) -> str:
@@ -364,26 +379,27 @@ class Session(_SessionBase):
         _log_response(method, r)
         return r
 
-    def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
+    def get(self, url: str, params: Params = None, **kwargs: Unpack[GetOptions]) -> _core.Response:
         """``GET url``. ``r = s.get("/api/v1/namespaces/default/pods")``"""
         return self.request("GET", url, params=params, **kwargs)
 
-    def head(self, url: str, **kwargs: Any) -> _core.Response:
+    def head(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return self.request("HEAD", url, **kwargs)
 
-    def options(self, url: str, **kwargs: Any) -> _core.Response:
+    def options(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return self.request("OPTIONS", url, **kwargs)
 
-    def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+    def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Unpack[BodyOptions]) -> _core.Response:
         """``POST url`` (create). ``s.post("/api/v1/namespaces/default/configmaps", json=cm)``"""
         return self.request("POST", url, json=json, data=data, **kwargs)
 
-    def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+    def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Unpack[BodyOptions]) -> _core.Response:
         """``PUT url`` (replace; send the object's resourceVersion to get optimistic locking)."""
         return self.request("PUT", url, json=json, data=data, **kwargs)
 
     def patch(
-        self, url: str, json: Any = None, data: Any = None, content_type: str = "merge", **kwargs: Any
+        self, url: str, json: Any = None, data: Any = None, content_type: str = "merge",
+        **kwargs: Unpack[PatchOptions],
     ) -> _core.Response:
         """``PATCH url``. ``content_type`` is ``"merge"`` (default, merge-patch+json),
         ``"json"`` (RFC 6902 list of operations), ``"strategic"``, ``"apply"`` (server-side
@@ -394,7 +410,7 @@ class Session(_SessionBase):
         """
         return self.request("PATCH", url, json=json, data=data, content_type=content_type, **kwargs)
 
-    def delete(self, url: str, **kwargs: Any) -> _core.Response:
+    def delete(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return self.request("DELETE", url, **kwargs)
 
     def watch(
@@ -409,7 +425,7 @@ class Session(_SessionBase):
         idle_timeout: float | None = None,
         server_timeout: tuple[int, int] | None = None,
         max_line: int = 64 * 1024 * 1024,
-        transport: str = "http",
+        transport: Literal["http", "websocket"] = "http",
     ) -> _core.Watch:
         """Watches a collection, correctly by default: lists first (each existing object
         arrives as ADDED) unless ``resource_version`` is given, then streams changes,
@@ -597,26 +613,26 @@ class AsyncSession(_SessionBase):
         _log_response(method, r)
         return r
 
-    async def get(self, url: str, params: Params = None, **kwargs: Any) -> _core.Response:
+    async def get(self, url: str, params: Params = None, **kwargs: Unpack[GetOptions]) -> _core.Response:
         return await self.request("GET", url, params=params, **kwargs)
 
-    async def head(self, url: str, **kwargs: Any) -> _core.Response:
+    async def head(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return await self.request("HEAD", url, **kwargs)
 
-    async def options(self, url: str, **kwargs: Any) -> _core.Response:
+    async def options(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return await self.request("OPTIONS", url, **kwargs)
 
-    async def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+    async def post(self, url: str, json: Any = None, data: Any = None, **kwargs: Unpack[BodyOptions]) -> _core.Response:
         return await self.request("POST", url, json=json, data=data, **kwargs)
 
-    async def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Any) -> _core.Response:
+    async def put(self, url: str, json: Any = None, data: Any = None, **kwargs: Unpack[BodyOptions]) -> _core.Response:
         return await self.request("PUT", url, json=json, data=data, **kwargs)
 
     async def patch(self, url: str, json: Any = None, data: Any = None, content_type: str = "merge",
-                    **kwargs: Any) -> _core.Response:
+                    **kwargs: Unpack[PatchOptions]) -> _core.Response:
         return await self.request("PATCH", url, json=json, data=data, content_type=content_type, **kwargs)
 
-    async def delete(self, url: str, **kwargs: Any) -> _core.Response:
+    async def delete(self, url: str, **kwargs: Unpack[RequestOptions]) -> _core.Response:
         return await self.request("DELETE", url, **kwargs)
 
     def watch(
@@ -631,7 +647,7 @@ class AsyncSession(_SessionBase):
         idle_timeout: float | None = None,
         server_timeout: tuple[int, int] | None = None,
         max_line: int = 64 * 1024 * 1024,
-        transport: str = "http",
+        transport: Literal["http", "websocket"] = "http",
     ) -> _core.AsyncWatch:
         """``async for ev in a.watch(path)``: the same semantics as ``Session.watch``."""
         log.debug("watch %s from resourceVersion %r", _strip_query(path), resource_version)

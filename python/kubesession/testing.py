@@ -26,10 +26,15 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import _core
 from .sessions import AsyncSession, Session
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from ._options import ClusterSessionOptions
 
 __all__ = ["FakeCluster", "Faults"]
 
@@ -74,11 +79,11 @@ class FakeCluster:
     def __repr__(self) -> str:
         return f"<FakeCluster {self.server}{' stopped' if self._stopped else ''}>"
 
-    def session(self, user: str = "admin", **kwargs: Any) -> Session:
+    def session(self, user: str = "admin", **kwargs: Unpack[ClusterSessionOptions]) -> Session:
         """A Session to this cluster as ``user`` (``admin`` may do everything)."""
         return Session(self.server, token=self._token(user), ca_data=self.ca_data, **kwargs)
 
-    def async_session(self, user: str = "admin", **kwargs: Any) -> AsyncSession:
+    def async_session(self, user: str = "admin", **kwargs: Unpack[ClusterSessionOptions]) -> AsyncSession:
         """An AsyncSession to this cluster as ``user``."""
         return AsyncSession(self.server, token=self._token(user), ca_data=self.ca_data, **kwargs)
 
