@@ -4,6 +4,7 @@ clear AuthError."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import sys
@@ -25,6 +26,12 @@ PLUGIN = textwrap.dedent("""
     info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
     assert info["kind"] == "ExecCredential" and info["spec"]["interactive"] is False
     mode = os.environ.get("MODE", "ok")
+    if mode == "gate":  # hold until the test opens the gate (or give up after a minute)
+        gate = pathlib.Path(os.environ["GATE"])
+        for _ in range(600):
+            if gate.exists():
+                break
+            __import__("time").sleep(0.1)
     if mode == "fail":
         print("token-that-must-not-leak")
         print("error: your SSO session has expired, run: login", file=sys.stderr)
@@ -185,3 +192,32 @@ def test_exec_client_certificate_without_key(apiserver: LocalApiServer, tmp_path
     s = ks.Session.from_kubeconfig(kubeconfig(tmp_path, apiserver, env))
     with pytest.raises(ks.AuthError, match="clientCertificateData without clientKeyData"):
         s.get("/api")
+
+
+def test_slow_exec_plugins_do_not_stall_other_async_requests(apiserver: LocalApiServer, tmp_path: Path) -> None:
+    # Two AsyncSessions whose plugins hold until the gate opens: as many as the I/O runtime
+    # has workers. A third session's request must still be answered while they wait.
+    gate = tmp_path / "gate"
+    configs = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        configs.append(kubeconfig(folder, apiserver, {"TOKENS": apiserver.admin_token, "MODE": "gate",
+                                                      "GATE": str(gate)}))
+
+    async def main() -> list[int]:
+        slow = [ks.AsyncSession.from_kubeconfig(c) for c in configs]
+        pending = [asyncio.ensure_future(s.get("/version")) for s in slow]
+        for _ in range(600):  # until both plugins run (a bound, not a timing assertion)
+            if all((c.parent / "runs").exists() for c in configs):
+                break
+            await asyncio.sleep(0.1)
+        other = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+        try:
+            answered = await asyncio.wait_for(other.get("/version"), 30)
+            assert answered.ok and not any(p.done() for p in pending)  # the plugins are still waiting
+        finally:
+            gate.touch()
+        return [(await p).status_code for p in pending]
+
+    assert asyncio.run(main()) == [200, 200]

@@ -45,6 +45,13 @@ struct Cached {
     expires: Option<SystemTime>,
 }
 
+impl Cached {
+    /// Usable: no expiry, or not within EXPIRY_MARGIN of it.
+    fn is_fresh(&self) -> bool {
+        self.expires.is_none_or(|e| e > SystemTime::now() + EXPIRY_MARGIN)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ExecCredential {
@@ -91,11 +98,8 @@ impl ExecPlugin {
     /// client certificate for [`ExecPlugin::identity`].
     pub fn token(&self) -> Result<Option<SecretString>, Error> {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cached.as_ref() {
-            let fresh = c.expires.is_none_or(|e| e > SystemTime::now() + EXPIRY_MARGIN);
-            if fresh {
-                return Ok(c.token.clone());
-            }
+        if let Some(c) = cached.as_ref().filter(|c| c.is_fresh()) {
+            return Ok(c.token.clone());
         }
         let new = self.run()?;
         if let Some(id) = &new.identity {
@@ -104,6 +108,12 @@ impl ExecPlugin {
         }
         *cached = Some(new.clone());
         Ok(new.token)
+    }
+
+    /// True when [`ExecPlugin::token`] would run the plugin (nothing cached, or expired).
+    pub fn needs_run(&self) -> bool {
+        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        !cached.as_ref().is_some_and(Cached::is_fresh)
     }
 
     /// The client certificate and key of the latest run, if it returned one. Never runs

@@ -87,6 +87,12 @@ impl Credentials {
         }
     }
 
+    /// True when getting the credential would run a process (an exec plugin whose result
+    /// expired): an async caller must then not block a runtime worker on it.
+    pub fn may_block(&self) -> bool {
+        matches!(self, Credentials::Exec(p) if p.needs_run())
+    }
+
     /// The `Authorization` header value, marked sensitive so it never shows in debug output.
     pub fn authorization(&self) -> Result<Option<HeaderValue>, Error> {
         let text = match self {

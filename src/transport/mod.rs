@@ -182,7 +182,7 @@ impl Transport {
         // Credentials go only to the Session's own server, never to another host named by
         // an absolute URL. An explicit Authorization header from the caller wins.
         if same_origin && !req.headers.contains_key(reqwest::header::AUTHORIZATION) {
-            if let Some(value) = self.credentials.authorization()? {
+            if let Some(value) = authorization(&self.credentials)? {
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }
         }
@@ -291,6 +291,17 @@ impl ClientFactory {
         }
         // Without an explicit proxy, reqwest reads HTTPS_PROXY/NO_PROXY now.
         builder.build().map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// The `Authorization` header. When that means running an exec plugin (a process that may
+/// take seconds), the runtime is told first, so that its other tasks move off this worker
+/// instead of stalling behind the plugin (the runtime has only two workers).
+fn authorization(credentials: &Credentials) -> Result<Option<HeaderValue>, Error> {
+    if credentials.may_block() && tokio::runtime::Handle::try_current().is_ok() {
+        tokio::task::block_in_place(|| credentials.authorization())
+    } else {
+        credentials.authorization()
     }
 }
 

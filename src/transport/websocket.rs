@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
 use tokio_tungstenite::WebSocketStream;
 use url::Url;
 
-use super::{redact_url, same_origin, Transport};
+use super::{authorization, redact_url, same_origin, Transport};
 use crate::error::Error;
 
 pub struct WebSocket {
@@ -42,7 +42,7 @@ impl Transport {
             ));
         }
         // Resolved before the handshake: an exec plugin run here may hand TLS a new client certificate.
-        let authorization = if same_origin(url, &self.server) { self.credentials.authorization()? } else { None };
+        let authorization = if same_origin(url, &self.server) { authorization(&self.credentials)? } else { None };
         let host = url.host_str().ok_or_else(|| Error::InvalidRequest(format!("no host in {shown}")))?;
         let port = url.port_or_known_default().unwrap_or(443);
         let connect = TcpStream::connect((host.trim_matches(['[', ']']), port));
