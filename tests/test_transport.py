@@ -131,6 +131,19 @@ def test_https_proxy_environment(apiserver: LocalApiServer, monkeypatch: pytest.
         assert len(proxy.tunnels) == 1  # NO_PROXY honoured
 
 
+def test_websocket_watch_refuses_a_proxy_but_honours_no_proxy(apiserver: LocalApiServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # From resourceVersion "0" the server first sends every namespace as ADDED, without a LIST.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a WebSocket cannot tunnel through it
+    s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    with pytest.raises(ks.InvalidRequest, match="cannot go through a proxy"):
+        next(s.watch("/api/v1/namespaces", resource_version="0", transport="websocket", timeout=10))
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")  # not for this server: connect directly
+    s = ks.Session(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    with s.watch("/api/v1/namespaces", resource_version="0", transport="websocket", timeout=10) as w:
+        assert next(w).type == "ADDED"
+
+
 def test_kubeconfig_proxy_url(apiserver: LocalApiServer, tmp_path: Path) -> None:
     with ConnectProxy() as proxy:
         cfg = tmp_path / "config"

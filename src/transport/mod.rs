@@ -118,10 +118,7 @@ impl Transport {
             tls_name_override: cfg.tls.server_name.clone(),
             trust: crate::tls::trust_description(&cfg.tls),
             websocket_tls,
-            proxied: cfg.proxy_url.is_some()
-                || ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-                    .iter()
-                    .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty())),
+            proxied: cfg.proxy_url.is_some() || environment_proxies(&cfg.server),
         })
     }
 
@@ -292,6 +289,13 @@ impl ClientFactory {
         // Without an explicit proxy, reqwest reads HTTPS_PROXY/NO_PROXY now.
         builder.build().map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))
     }
+}
+
+/// Whether HTTPS_PROXY/ALL_PROXY send requests to `server` through a proxy, NO_PROXY
+/// considered: the same rules (hyper-util's matcher) that reqwest applies to HTTP requests.
+fn environment_proxies(server: &Url) -> bool {
+    let Ok(uri) = server.as_str().parse::<hyper::Uri>() else { return false };
+    hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri).is_some()
 }
 
 /// The `Authorization` header. When that means running an exec plugin (a process that may
