@@ -5,6 +5,7 @@ connections, stop, timeouts, bad streams. A conformance suite: the tests that ta
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -246,6 +247,44 @@ def test_context_manager_and_break_close_the_watch(admin: ks.Session, namespace:
 def test_timeout_bounds_the_whole_watch(admin: ks.Session, namespace: str) -> None:
     w = admin.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0", timeout=1)
     assert [e for e in w if e.type != "ADDED"] == []
+
+
+def test_unreachable_server_raises_instead_of_a_silent_watch(cluster: Cluster, namespace: str) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = ks.Session(f"https://127.0.0.1:{port}", token=cluster.admin_token, ca_file=str(cluster.ca_file))
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    # The watch's own first LIST cannot reach the server: raised at once, as kubectl does.
+    with pytest.raises(ks.ConnectionError, match="cannot connect"):
+        next(dead.watch(base))
+    # Given a resourceVersion (it came from the server), a failure is an outage and is
+    # retried; when the timeout ends the watch before it recovers, the timeout says why.
+    with pytest.raises(ks.ConnectionError, match="cannot connect"):
+        list(dead.watch(base, resource_version="1", timeout=2))
+
+
+def test_outage_until_the_timeout_is_raised_a_recovered_one_is_not(cluster: Cluster, admin: ks.Session,
+                                                                   namespace: str) -> None:
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    with TcpProxy(cluster.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=cluster.admin_token, ca_file=str(cluster.ca_file))
+        admin.post(base, json=cm("first")).raise_for_status()
+        w = s.watch(base, timeout=4)
+        assert next(w).object["metadata"]["name"] == "first"
+        proxy.paused.set()  # new connections are closed at once
+        proxy.cut_all()
+        with pytest.raises(ks.ConnectionError):
+            list(w)
+        proxy.paused.clear()
+        w = s.watch(base, timeout=15)  # room for the backoff after the outage below
+        assert next(w).object["metadata"]["name"] == "first"
+        proxy.paused.set()
+        proxy.cut_all()
+        time.sleep(1)  # an outage of about a second, then the server is back (not a timing assertion)
+        proxy.paused.clear()
+        admin.post(base, json=cm("second")).raise_for_status()
+        assert [e.object["metadata"]["name"] for e in w] == ["second"]  # then the timeout ends it quietly
 
 
 def test_forbidden_watch_raises(cluster: Cluster, namespace: str) -> None:

@@ -293,6 +293,15 @@ pub struct Watcher {
     stop: Arc<StopHandle>,
     /// Reconnections so far (for tests and logs).
     reconnects: u64,
+    /// The server has been reached: it answered a request of this watch, or the caller
+    /// gave a resourceVersion, which came from it. Until then a connection failure is
+    /// raised, not retried: the server name, port or proxy is likely wrong, and retrying
+    /// would hide that (`kubectl get -w` says so at once, too). After, it is an outage.
+    established: bool,
+    /// The failure being retried, cleared when a request succeeds again: raised if the
+    /// watch's `timeout` passes before it recovers, so that "no events" never hides
+    /// "could not watch".
+    last_failure: Option<Error>,
 }
 
 #[derive(Deserialize)]
@@ -337,7 +346,8 @@ enum Failure {
 
 impl Watcher {
     pub fn new(transport: Arc<Transport>, params: WatchParams) -> Watcher {
-        let state = if params.resource_version.is_some() { State::Connect } else { State::List { resync: false } };
+        let established = params.resource_version.is_some();
+        let state = if established { State::Connect } else { State::List { resync: false } };
         Watcher {
             progress: Progress { rv: params.resource_version.clone(), last: None },
             retry_pending: false,
@@ -349,6 +359,8 @@ impl Watcher {
             pending: VecDeque::new(),
             stop: Arc::new(StopHandle::default()),
             reconnects: 0,
+            established,
+            last_failure: None,
         }
     }
 
@@ -373,7 +385,8 @@ impl Watcher {
         }
         match self.take_buffered() {
             Ok(ev) => Ok(ev),
-            Err(Failure::Retry(_)) => {
+            Err(Failure::Retry(e)) => {
+                self.last_failure = Some(e);
                 self.retry_pending = true;
                 Ok(None)
             }
@@ -400,21 +413,15 @@ impl Watcher {
         let deadline = self.deadline;
         let result = tokio::select! {
             biased;
-            _ = stop.wait() => None,
-            _ = sleep_until(deadline) => None,
-            r = self.next_inner() => Some(r),
+            _ = stop.wait() => Ok(None),
+            // The timeout ends the watch; if it was failing to reconnect, that is said.
+            _ = sleep_until(deadline) => self.last_failure.take().map_or(Ok(None), Err),
+            r = self.next_inner() => r.map(Some),
         };
-        match result {
-            Some(Ok(ev)) => Ok(Some(ev)),
-            Some(Err(e)) => {
-                self.finish();
-                Err(e)
-            }
-            None => {
-                self.finish();
-                Ok(None)
-            }
+        if !matches!(result, Ok(Some(_))) {
+            self.finish();
         }
+        result
     }
 
     /// Ends the watch and drops its connection.
@@ -444,8 +451,9 @@ impl Watcher {
                 Ok(Some(ev)) => return Ok(ev),
                 Ok(None) => {}
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Retry(_e)) => {
+                Err(Failure::Retry(e)) => {
                     // `self.state` was set to what to try again; wait first.
+                    self.last_failure = Some(e);
                     let delay = self.backoff.next_delay();
                     tokio::time::sleep(delay).await;
                 }
@@ -482,7 +490,11 @@ impl Watcher {
             }
             let url = self.url(&query).map_err(Failure::Fatal)?;
             let shown = transport::redact_url(&url);
-            let resp = self.transport.send(self.get(url, None)).await.map_err(retry_transport)?;
+            let resp = match self.transport.send(self.get(url, None)).await {
+                Ok(resp) => resp,
+                Err(e) => return Err(self.transport_failure(e)),
+            };
+            self.established = true;
             let code = resp.status().as_u16();
             let body = resp.bytes().await.map_err(retry_transport)?;
             if code == 410 && continue_token.is_some() {
@@ -514,6 +526,7 @@ impl Watcher {
                 }
             }
         };
+        self.last_failure = None;
         self.progress.set(list_rv.clone());
         if resync {
             let object = synthesize_list(&api_version, &kind, list_rv.as_deref(), &items);
@@ -545,7 +558,11 @@ impl Watcher {
             WatchTransport::Http => {
                 // The read timeout of the watch request is the idle timeout: each wait for data is bounded.
                 let timeouts = Timeouts { connect: connect_timeout, read: Some(idle) };
-                let resp = self.transport.send(self.get(url, Some(timeouts))).await.map_err(retry_transport)?;
+                let resp = match self.transport.send(self.get(url, Some(timeouts))).await {
+                    Ok(resp) => resp,
+                    Err(e) => return Err(self.transport_failure(e)),
+                };
+                self.established = true;
                 let code = resp.status().as_u16();
                 if code >= 400 {
                     let body = if code == 410 { Bytes::new() } else { resp.bytes().await.unwrap_or_default() };
@@ -555,16 +572,22 @@ impl Watcher {
             }
             WatchTransport::WebSocket => {
                 let limit = connect_timeout.unwrap_or(Duration::from_secs(30)) + idle;
-                let opened = tokio::time::timeout(limit, self.transport.websocket(&url, connect_timeout))
-                    .await
-                    .map_err(|_| Failure::Retry(Error::Timeout { url: shown.clone(), phase: "read", seconds: limit.as_secs_f64() }))?
-                    .map_err(retry_transport)?;
+                let opened = match tokio::time::timeout(limit, self.transport.websocket(&url, connect_timeout)).await {
+                    Ok(Ok(opened)) => opened,
+                    Ok(Err(e)) => return Err(self.transport_failure(e)),
+                    Err(_) => {
+                        let seconds = limit.as_secs_f64();
+                        return Err(self.transport_failure(Error::Timeout { url: shown.clone(), phase: "read", seconds }));
+                    }
+                };
+                self.established = true;
                 match opened {
                     Opened::Stream(ws) => Source::WebSocket(ws),
                     Opened::Refused { status, body } => return self.refused(status, body, &shown),
                 }
             }
         };
+        self.last_failure = None;
         self.state = State::Streaming(Box::new(Stream {
             chunks: spawn_reader(source),
             failed: None,
@@ -574,6 +597,16 @@ impl Watcher {
             delivered: 0,
         }));
         Ok(())
+    }
+
+    /// A request of the watch could not reach the server: raised while the watch has never
+    /// reached it, else retried (connection trouble and timeouts; see `retry_transport`).
+    fn transport_failure(&self, e: Error) -> Failure {
+        if self.established {
+            retry_transport(e)
+        } else {
+            Failure::Fatal(e)
+        }
     }
 
     /// The server refused to start the watch: 410 relists, the rest as `status_failure`.
