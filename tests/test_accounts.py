@@ -3,6 +3,8 @@ the OpenShift docs, on plain Kubernetes)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -94,3 +96,34 @@ def test_token_source_is_refreshed_after_401(apiserver: LocalApiServer) -> None:
     s = ks.Session(apiserver.server, token=Source(), ca_file=str(apiserver.ca_file))
     assert s.get("/api").ok
     assert calls == ["stale", apiserver.admin_token]
+
+
+DEADLOCK_SCRIPT = """
+import asyncio, sys
+import kubesession as ks
+
+server, token, ca, namespace = sys.argv[1:5]
+admin = ks.Session(server, token=token, ca_file=ca)
+
+async def main():
+    sessions = [ks.AsyncSession(server, ca_file=ca, token=ks.ServiceAccountTokenSource(admin, "robot", namespace))
+                for _ in range(4)]
+    # Discovery: any authenticated user may read it (no RoleBinding to wait for).
+    answers = await asyncio.gather(*(s.get("/api") for s in sessions))
+    print([r.status_code for r in answers])
+
+asyncio.run(main())
+"""
+
+
+def test_token_sources_that_make_requests_from_async_sessions_never_deadlock(apiserver: LocalApiServer,
+                                                                             admin: ks.Session,
+                                                                             namespace: str) -> None:
+    # Each AsyncSession's token source makes a blocking request of its own when first asked.
+    # Four at once are more than the I/O runtime's workers: none may wait on another forever.
+    # In a child process, so that a deadlock fails this test instead of hanging the suite.
+    admin.create_service_account("robot", namespace=namespace)
+    child = subprocess.run([sys.executable, "-c", DEADLOCK_SCRIPT, apiserver.server, apiserver.admin_token,
+                            str(apiserver.ca_file), namespace], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == "[200, 200, 200, 200]"

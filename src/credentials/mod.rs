@@ -87,10 +87,15 @@ impl Credentials {
         }
     }
 
-    /// True when getting the credential would run a process (an exec plugin whose result
-    /// expired): an async caller must then not block a runtime worker on it.
+    /// True when getting the credential may block for long: an exec plugin whose result
+    /// expired (a process to run), or a token provider (caller code, which may itself make
+    /// requests). A runtime worker must not simply wait on it.
     pub fn may_block(&self) -> bool {
-        matches!(self, Credentials::Exec(p) if p.needs_run())
+        match self {
+            Credentials::Exec(p) => p.needs_run(),
+            Credentials::Bearer(TokenSource::Provider(_)) => true,
+            _ => false,
+        }
     }
 
     /// The `Authorization` header value, marked sensitive so it never shows in debug output.

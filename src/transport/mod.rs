@@ -146,7 +146,11 @@ impl Transport {
             let builder = self.build(&req, same_origin)?;
             let resp = self.send_once(builder, &req.url, timeouts).await?;
             let status = resp.status().as_u16();
-            if status == 401 && same_origin && !refreshed && self.credentials.refresh_after_unauthorized() {
+            if status == 401
+                && same_origin
+                && !refreshed
+                && without_stalling(&self.credentials, || self.credentials.refresh_after_unauthorized())
+            {
                 refreshed = true;
                 continue;
             }
@@ -298,15 +302,21 @@ fn environment_proxies(server: &Url) -> bool {
     hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri).is_some()
 }
 
-/// The `Authorization` header. When that means running an exec plugin (a process that may
-/// take seconds), the runtime is told first, so that its other tasks move off this worker
-/// instead of stalling behind the plugin (the runtime has only two workers).
-fn authorization(credentials: &Credentials) -> Result<Option<HeaderValue>, Error> {
+/// Runs `f`, which asks the credentials for something. When that may block (an exec plugin
+/// to run, a token provider that may make requests of its own), the runtime is told first,
+/// so that its other tasks move off this worker instead of stalling, or deadlocking, behind
+/// it (the runtime has two workers).
+fn without_stalling<T>(credentials: &Credentials, f: impl FnOnce() -> T) -> T {
     if credentials.may_block() && tokio::runtime::Handle::try_current().is_ok() {
-        tokio::task::block_in_place(|| credentials.authorization())
+        tokio::task::block_in_place(f)
     } else {
-        credentials.authorization()
+        f()
     }
+}
+
+/// The `Authorization` header (see `without_stalling`).
+fn authorization(credentials: &Credentials) -> Result<Option<HeaderValue>, Error> {
+    without_stalling(credentials, || credentials.authorization())
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {
