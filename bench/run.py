@@ -354,13 +354,19 @@ def fakecluster_benchmark(reps: int, n: int = 10_000) -> dict[str, float]:
     return results
 
 
-def import_time(reps: int = 15) -> float:
-    code = "import time; t=time.perf_counter(); import kubesession; print((time.perf_counter()-t)*1000)"
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-             for _ in range(reps)]
-    value = statistics.median(times)
-    print(f"\n## import kubesession\n  median {value:.1f} ms over {reps} fresh interpreters")
-    return value
+def import_time(reps: int = 15) -> dict[str, float]:
+    """`import X` in fresh interpreters, the modules interleaved."""
+    modules = ["kubesession", "requests", "httpx", "kubernetes"]
+    times: dict[str, list[float]] = {m: [] for m in modules}
+    for _ in range(reps):
+        for m in modules:
+            code = f"import time; t=time.perf_counter(); import {m}; print((time.perf_counter()-t)*1000)"
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            if out.returncode == 0:
+                times[m].append(float(out.stdout))
+    results = {f"import {m}": statistics.median(t) for m, t in times.items() if t}
+    report(f"import, fresh interpreters ({reps} each)", results, "import kubesession")
+    return results
 
 
 def main() -> None:
