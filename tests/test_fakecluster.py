@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -125,11 +125,13 @@ def test_latency_makes_a_short_read_timeout_fire(fake: ks.testing.FakeCluster) -
     assert fake.session().get("/version").ok
 
 
-def test_dropped_watches_resume_without_loss_or_repeats(fake: ks.testing.FakeCluster) -> None:
+@pytest.mark.parametrize("transport", ["http", "websocket"])
+def test_dropped_watches_resume_without_loss_or_repeats(fake: ks.testing.FakeCluster,
+                                                        transport: Literal["http", "websocket"]) -> None:
     s = fake.session()
     base = "/api/v1/namespaces/default/configmaps"
     rv = s.get(base).json()["metadata"]["resourceVersion"]
-    w = s.watch(base, resource_version=rv, timeout=60)
+    w = s.watch(base, resource_version=rv, timeout=60, transport=transport)
     seen = []
 
     def read() -> None:
@@ -148,6 +150,21 @@ def test_dropped_watches_resume_without_loss_or_repeats(fake: ks.testing.FakeClu
     assert seen == [("ADDED", f"c{i:02d}") for i in range(30)]
     assert w.reconnects >= 1
     w.stop()
+
+
+def test_stop_ends_websocket_watches_too() -> None:
+    fake = ks.testing.FakeCluster()
+    s = fake.session()
+    base = "/api/v1/namespaces/default/configmaps"
+    rv = s.get(base).json()["metadata"]["resourceVersion"]
+    w = s.watch(base, resource_version=rv, timeout=5, transport="websocket")
+    s.post(base, json=cm("before-stop")).raise_for_status()
+    assert next(w).object["metadata"]["name"] == "before-stop"
+    fake.stop()
+    # The stream ends and reconnecting fails: when the timeout ends the watch, it says so
+    # (a WebSocket left open by stop() would instead end quietly at the timeout).
+    with pytest.raises(ks.ConnectionError):
+        list(w)
 
 
 def test_bookmarks_are_sent_and_advance_the_watch() -> None:

@@ -353,7 +353,7 @@ def test_list_all_follows_continue(admin: ks.Session, namespace: str) -> None:
 
 
 @pytest.mark.parametrize("rv_mode", ["list-first", "from-version"])
-def test_websocket_transport_gives_the_same_events_as_http(apiserver: LocalApiServer, admin: ks.Session, namespace: str,
+def test_websocket_transport_gives_the_same_events_as_http(cluster: Cluster, admin: ks.Session, namespace: str,
                                                             rv_mode: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     admin.post(base, json=cm("pre")).raise_for_status()
@@ -377,16 +377,16 @@ def test_websocket_transport_gives_the_same_events_as_http(apiserver: LocalApiSe
     assert ws.resource_version == http.resource_version
 
 
-def test_websocket_watch_relists_on_410_and_resumes_after_cuts(apiserver: LocalApiServer, admin: ks.Session,
+def test_websocket_watch_relists_on_410_and_resumes_after_cuts(cluster: Cluster, admin: ks.Session,
                                                                namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/podtemplates"
     admin.post(base, json=tpl("a")).raise_for_status()
     rv0 = admin.get(base).json()["metadata"]["resourceVersion"]
     admin.post(base, json=tpl("b")).raise_for_status()
     admin.post(base, json=tpl("c")).raise_for_status()
-    apiserver.compact(admin.get(base).json()["metadata"]["resourceVersion"])
-    with TcpProxy(apiserver.port) as proxy:
-        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+    cluster.compact(admin.get(base).json()["metadata"]["resourceVersion"])
+    with TcpProxy(cluster.port) as proxy:
+        s = ks.Session(f"https://127.0.0.1:{proxy.port}", token=cluster.admin_token, ca_file=str(cluster.ca_file))
         w = s.watch(base, resource_version=rv0, timeout=60, transport="websocket")
         first = next(w)
         assert first.type == "RESYNC" and len(first.object["items"]) == 3
@@ -398,15 +398,15 @@ def test_websocket_watch_relists_on_410_and_resumes_after_cuts(apiserver: LocalA
         assert w.reconnects >= 1
 
 
-def test_websocket_watch_forbidden_and_async(apiserver: LocalApiServer, namespace: str) -> None:
+def test_websocket_watch_forbidden_and_async(cluster: Cluster, namespace: str) -> None:
     import asyncio
 
-    s = ks.Session(apiserver.server, token=apiserver.unbound_token, ca_file=str(apiserver.ca_file))
+    s = ks.Session(cluster.server, token=cluster.unbound_token, ca_file=str(cluster.ca_file))
     with pytest.raises(ks.Forbidden):
         next(s.watch(f"/api/v1/namespaces/{namespace}/configmaps", resource_version="0", transport="websocket"))
 
     async def main() -> tuple[str, str]:
-        a = ks.AsyncSession(apiserver.server, token=apiserver.admin_token, ca_file=str(apiserver.ca_file))
+        a = ks.AsyncSession(cluster.server, token=cluster.admin_token, ca_file=str(cluster.ca_file))
         base = f"/api/v1/namespaces/{namespace}/configmaps"
         rv = (await a.get(base)).json()["metadata"]["resourceVersion"]
         w = a.watch(base, resource_version=rv, timeout=30, transport="websocket")

@@ -102,9 +102,11 @@ impl FakeCluster {
         self.state.store.resource_version()
     }
 
-    /// Stops listening and closes every connection. Idempotent.
+    /// Stops listening and closes every connection (WebSocket watches, which have left
+    /// their HTTP connection, end with the watches). Idempotent.
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
+        self.state.faults.drop_watches();
     }
 }
 

@@ -179,7 +179,7 @@ fn parse_json(body: &[u8]) -> Result<Value, Failure> {
     })
 }
 
-async fn route(state: Arc<State>, user: super::access::User, req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+async fn route(state: Arc<State>, user: super::access::User, mut req: Request<Incoming>) -> Result<Response<Body>, Failure> {
     if req.method() == Method::POST && req.uri().path() == "/apis/authentication.k8s.io/v1/selfsubjectreviews" {
         // Who am I: any authenticated user may ask (Kubernetes 1.28+).
         let review = serde_json::json!({
@@ -228,7 +228,10 @@ async fn route(state: Arc<State>, user: super::access::User, req: Request<Incomi
             let cont = params.get("continue").filter(|c| !c.is_empty());
             Ok(json_response(200, store.list(t, &q, limit, cont.map(String::as_str))?))
         }
-        "watch" => watch(state.clone(), t.clone(), query(&params, t, ns)?, &params),
+        "watch" => {
+            let upgrade = websocket_upgrade(&mut req);
+            watch(state.clone(), t.clone(), query(&params, t, ns)?, &params, upgrade)
+        }
         "create" => {
             let body = parse_json(&read_body(req).await?)?;
             Ok(json_response(201, store.create(t, ns, body)?))
@@ -289,10 +292,33 @@ fn query(params: &HashMap<String, String>, t: &ResourceType, ns: &str) -> Result
     Ok(Query { namespace: (t.namespaced && !ns.is_empty()).then(|| ns.to_string()), labels, fields })
 }
 
+/// A WebSocket handshake asked for on a watch: the `Sec-WebSocket-Accept` answer, and the
+/// connection to take over once the 101 response has gone out.
+struct WebSocketUpgrade {
+    accept: String,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+}
+
+fn websocket_upgrade(req: &mut Request<Incoming>) -> Option<WebSocketUpgrade> {
+    let asks = req.headers().get("upgrade").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let key = req.headers().get("sec-websocket-key")?.as_bytes().to_vec();
+    asks.then(|| WebSocketUpgrade {
+        accept: tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key),
+        on_upgrade: hyper::upgrade::on(req),
+    })
+}
+
 /// A watch stream: the initial events (history replay or ADDED for what exists), then live
 /// events, bookmarks when asked for, until `timeoutSeconds`, a dropped watch or the
-/// client's going away. Events are coalesced into chunks of up to 64 KiB.
-fn watch(state: Arc<State>, t: ResourceType, q: Query, params: &HashMap<String, String>) -> Result<Response<Body>, Failure> {
+/// client's going away. Over HTTP, events are coalesced into chunks of up to 64 KiB; over a
+/// WebSocket (as the API server serves `?watch` to an upgrade), each event is a message.
+fn watch(
+    state: Arc<State>,
+    t: ResourceType,
+    q: Query,
+    params: &HashMap<String, String>,
+    upgrade: Option<WebSocketUpgrade>,
+) -> Result<Response<Body>, Failure> {
     let rv = match params.get("resourceVersion").filter(|v| !v.is_empty()) {
         Some(v) => Some(v.parse::<u64>().map_err(|_| Failure::bad_request(format!("invalid resource version: {v}")))?),
         None => None,
@@ -378,6 +404,16 @@ fn watch(state: Arc<State>, t: ResourceType, q: Query, params: &HashMap<String, 
             }
         }
     });
+    if let Some(upgrade) = upgrade {
+        tokio::spawn(serve_websocket(upgrade.on_upgrade, rx));
+        return Ok(Response::builder()
+            .status(101)
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Accept", upgrade.accept)
+            .body(Full::new(Bytes::new()).boxed())
+            .expect("a valid response"));
+    }
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
@@ -386,6 +422,38 @@ fn watch(state: Arc<State>, t: ResourceType, q: Query, params: &HashMap<String, 
         .header("Content-Type", "application/json")
         .body(StreamBody::new(stream).boxed())
         .expect("a valid response"))
+}
+
+/// Sends a watch's event lines, one text message each, then a close frame when the watch
+/// ends (timeout, dropped watches); stops when the client closes or goes away.
+async fn serve_websocket(on_upgrade: hyper::upgrade::OnUpgrade, mut events: tokio::sync::mpsc::Receiver<Bytes>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message};
+
+    let Ok(upgraded) = on_upgrade.await else { return };
+    let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(hyper_util::rt::TokioIo::new(upgraded), Role::Server, None).await;
+    let (mut sink, mut incoming) = ws.split();
+    loop {
+        tokio::select! {
+            chunk = events.recv() => {
+                let Some(chunk) = chunk else { break };
+                for line in chunk.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let Ok(text) = std::str::from_utf8(line) else { continue };
+                    if sink.feed(Message::text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            message = incoming.next() => match message {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {} // pings are answered by the library; nothing else is expected
+            },
+        }
+    }
+    let _ = sink.send(Message::Close(None)).await;
 }
 
 fn q_matches(q: &Query, namespace: &str, object: &Value) -> bool {
@@ -421,7 +489,9 @@ pub async fn serve(
                 _ = shutdown.changed() => return,
             };
             let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .with_upgrades();
             tokio::select! {
                 _ = conn => {}
                 _ = shutdown.changed() => {}
