@@ -21,7 +21,9 @@ def test_demo_script_runs_against_fakecluster() -> None:
     assert "SSLError" in r.stdout and r.stdout.rstrip().endswith("done.")
 
 
-def test_notebook_executes_and_renders_tables_without_secret_data() -> None:
+def test_notebook_executes_and_renders_tables_without_secret_data(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # the tests' HOME is not writable
     import nbformat
     from nbclient import NotebookClient
 
